@@ -1,0 +1,116 @@
+//! Services: headless (stable pod DNS), primary, replicas, the MetalLB
+//! LoadBalancer for the private network, and metrics.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::meta::object_meta;
+use crate::plan::{COMPONENT_LABEL, METRICS_PORT, Plan, Role};
+
+/// MetalLB picks the address from this annotation (`spec.loadBalancerIP` is deprecated).
+pub const METALLB_IPS: &str = "metallb.universe.tf/loadBalancerIPs";
+
+fn port(name: &str, number: u16) -> ServicePort {
+    ServicePort {
+        name: Some(name.into()),
+        port: number.into(),
+        target_port: Some(IntOrString::String(name.into())),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }
+}
+
+fn service(plan: &Plan, name: &str, labels: BTreeMap<String, String>, spec: ServiceSpec) -> Service {
+    Service { metadata: object_meta(name, &plan.namespace, labels), spec: Some(spec), ..Default::default() }
+}
+
+pub fn services(plan: &Plan) -> Vec<Service> {
+    let redis_port = || vec![port("redis", plan.port)];
+    let mut out = vec![
+        service(
+            plan,
+            &plan.names.headless,
+            plan.labels(),
+            ServiceSpec {
+                cluster_ip: Some("None".into()),
+                // Replicas resolve the primary's pod name before it is ready.
+                publish_not_ready_addresses: Some(true),
+                selector: Some(plan.selector()),
+                ports: Some(redis_port()),
+                ..Default::default()
+            },
+        ),
+        service(
+            plan,
+            &plan.names.master,
+            plan.role_labels(Role::Master),
+            ServiceSpec {
+                type_: Some("ClusterIP".into()),
+                selector: Some(plan.role_selector(Role::Master)),
+                ports: Some(redis_port()),
+                ..Default::default()
+            },
+        ),
+    ];
+    if plan.replica_count > 0 {
+        out.push(service(
+            plan,
+            &plan.names.replicas,
+            plan.role_labels(Role::Replica),
+            ServiceSpec {
+                type_: Some("ClusterIP".into()),
+                selector: Some(plan.role_selector(Role::Replica)),
+                ports: Some(redis_port()),
+                ..Default::default()
+            },
+        ));
+    }
+    if let Some(lb) = &plan.loadbalancer {
+        let mut svc = service(
+            plan,
+            &plan.names.external,
+            plan.role_labels(Role::Master),
+            ServiceSpec {
+                type_: Some("LoadBalancer".into()),
+                // Keeps client addresses, so the source ranges and the
+                // NetworkPolicy's ipBlock see the real client.
+                external_traffic_policy: Some("Local".into()),
+                load_balancer_source_ranges: Some(lb.source_ranges.clone()),
+                selector: Some(plan.role_selector(Role::Master)),
+                ports: Some(redis_port()),
+                ..Default::default()
+            },
+        );
+        svc.metadata.annotations = Some(BTreeMap::from([(METALLB_IPS.into(), lb.ip.to_string())]));
+        out.push(svc);
+    }
+    if plan.metrics.is_some() {
+        out.push(service(
+            plan,
+            &plan.names.metrics,
+            metrics_labels(plan),
+            ServiceSpec {
+                type_: Some("ClusterIP".into()),
+                selector: Some(plan.selector()),
+                ports: Some(vec![port("metrics", METRICS_PORT)]),
+                ..Default::default()
+            },
+        ));
+    }
+    out
+}
+
+/// Labels of the metrics Service, which the ServiceMonitor selects.
+pub fn metrics_labels(plan: &Plan) -> BTreeMap<String, String> {
+    let mut l = plan.labels();
+    l.insert(COMPONENT_LABEL.into(), "metrics".into());
+    l
+}
+
+pub fn metrics_selector(plan: &Plan) -> BTreeMap<String, String> {
+    let mut s = plan.selector();
+    s.insert(COMPONENT_LABEL.into(), "metrics".into());
+    s
+}

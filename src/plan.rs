@@ -1,0 +1,861 @@
+//! Stage 2, the plan: the profile validated and resolved once. Everything
+//! the object builders need is here in final form (names, DNS names, label
+//! sets, resources, byte counts), so they never re-derive or re-check it.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::ops::Range;
+
+use crate::diag::Diagnostic;
+use crate::profile::{Profile, Sp};
+use crate::quantity::Quantity;
+use crate::redis_commands;
+
+/// Port of the redis_exporter sidecar.
+pub const METRICS_PORT: u16 = 9121;
+/// Label keys redis-gen sets itself; `labels` may not override them.
+pub const NAME_LABEL: &str = "app.kubernetes.io/name";
+pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
+pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
+pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+/// Key of the password inside the credentials Secret (the seed's name).
+pub const PASSWORD_KEY: &str = "redis-password";
+
+/// The two kinds of Redis pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Master,
+    Replica,
+}
+
+impl Role {
+    /// Value of the component label, and the config file name stem.
+    pub fn component(self) -> &'static str {
+        match self {
+            Role::Master => "master",
+            Role::Replica => "replica",
+        }
+    }
+}
+
+/// CPU and memory requests and limits of one container, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources {
+    pub cpu_request: String,
+    pub cpu_limit: String,
+    pub memory_request: String,
+    pub memory_limit: String,
+}
+
+/// Every object name, computed once.
+#[derive(Debug, Clone)]
+pub struct Names {
+    pub master: String,
+    pub replicas: String,
+    pub headless: String,
+    pub external: String,
+    pub metrics: String,
+    pub config: String,
+    pub service_account: String,
+    pub secret: String,
+    /// `<release>-master-0.<release>-headless.<ns>.svc.<domain>`: the primary pod.
+    pub primary_pod_dns: String,
+    /// `<release>-master.<ns>.svc.<domain>`
+    pub master_dns: String,
+    /// `<release>-replicas.<ns>.svc.<domain>`
+    pub replicas_dns: String,
+}
+
+/// The LoadBalancer for the private network.
+#[derive(Debug, Clone)]
+pub struct LoadBalancer {
+    pub ip: IpAddr,
+    pub source_ranges: Vec<String>,
+}
+
+/// Monitoring settings, present when `enable_metrics`.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    pub image: String,
+    pub resources: Resources,
+    pub service_monitor: Option<ServiceMonitorPlan>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServiceMonitorPlan {
+    pub interval: String,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// A validated, resolved profile.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// File name of the profile, for headers.
+    pub profile_name: String,
+    pub release: String,
+    pub namespace: String,
+    pub cluster_domain: String,
+    pub names: Names,
+    pub extra_labels: BTreeMap<String, String>,
+    pub replica_namespaces: Vec<String>,
+    pub port: u16,
+    pub replica_count: i32,
+    pub master: Resources,
+    pub replica: Resources,
+    pub maxmemory_bytes: u64,
+    pub maxmemory_policy: String,
+    pub appendfsync: String,
+    pub disabled_commands: Vec<String>,
+    pub redis_image: String,
+    pub storage_size: String,
+    pub storage_class: String,
+    pub termination_grace_period_seconds: i64,
+    pub loadbalancer: Option<LoadBalancer>,
+    pub metrics: Option<Metrics>,
+    pub monitoring_namespace: String,
+}
+
+impl Plan {
+    /// Labels on every object of the release.
+    pub fn labels(&self) -> BTreeMap<String, String> {
+        let mut l = self.extra_labels.clone();
+        l.insert(NAME_LABEL.into(), "redis".into());
+        l.insert(INSTANCE_LABEL.into(), self.release.clone());
+        l.insert(MANAGED_BY_LABEL.into(), "redis-gen".into());
+        l
+    }
+
+    /// Labels that select every Redis pod of the release.
+    pub fn selector(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([(NAME_LABEL.into(), "redis".into()), (INSTANCE_LABEL.into(), self.release.clone())])
+    }
+
+    /// Labels that select the pods of one role.
+    pub fn role_selector(&self, role: Role) -> BTreeMap<String, String> {
+        let mut s = self.selector();
+        s.insert(COMPONENT_LABEL.into(), role.component().into());
+        s
+    }
+
+    /// Labels of the pods (and objects) of one role.
+    pub fn role_labels(&self, role: Role) -> BTreeMap<String, String> {
+        let mut l = self.labels();
+        l.insert(COMPONENT_LABEL.into(), role.component().into());
+        l
+    }
+
+    /// Namespaces that receive the credentials, the Redis namespace first.
+    pub fn secret_namespaces(&self) -> Vec<&str> {
+        std::iter::once(self.namespace.as_str()).chain(self.replica_namespaces.iter().map(String::as_str)).collect()
+    }
+
+    /// Total number of Redis pods.
+    pub fn pod_count(&self) -> i32 {
+        1 + self.replica_count
+    }
+}
+
+/// Collects every validation error instead of stopping at the first.
+struct Checker<'p> {
+    p: &'p Profile,
+    errors: Vec<Diagnostic>,
+}
+
+impl<'p> Checker<'p> {
+    fn err(&mut self, key: &str, span: Option<Range<usize>>, msg: impl Into<String>) {
+        self.errors.push(Diagnostic::new(key, span, msg));
+    }
+
+    /// A string key that must be non-empty and free of control characters.
+    fn text(&mut self, key: &'static str) -> Sp<String> {
+        let v = self.p.str(key);
+        self.check_text(key, &v);
+        v
+    }
+
+    fn check_text(&mut self, key: &str, v: &Sp<String>) -> bool {
+        if v.value.is_empty() {
+            self.err(key, v.span.clone(), "must not be empty");
+            false
+        } else if let Some(c) = v.value.chars().find(|c| c.is_control()) {
+            self.err(
+                key,
+                v.span.clone(),
+                format!("contains the control character {c:?}; only printable text is accepted"),
+            );
+            false
+        } else {
+            true
+        }
+    }
+
+    fn dns_label(&mut self, key: &str, v: &Sp<String>, max: usize, why: &str) {
+        if !self.check_text(key, v) {
+            return;
+        }
+        if let Err(problem) = dns1123_label(&v.value, max) {
+            let why = if why.is_empty() { String::new() } else { format!(" ({why})") };
+            self.err(key, v.span.clone(), format!("{problem}: `{}` is not a valid name; use lower-case letters, digits and '-', starting and ending with a letter or digit, at most {max} characters{why}", v.value));
+        }
+    }
+
+    fn quantity(&mut self, key: &'static str, v: &Sp<String>, memory: bool) -> Option<f64> {
+        if !self.check_text(key, v) {
+            return None;
+        }
+        match Quantity::parse(&v.value) {
+            Some(q) if q.0 <= 0.0 => {
+                self.err(key, v.span.clone(), format!("`{}` must be greater than zero", v.value));
+                None
+            }
+            Some(_) if memory && v.value.ends_with('m') => {
+                self.err(key, v.span.clone(), format!("`{}` is in thousandths of a byte; write memory as bytes with a suffix such as `512Mi` or `2Gi`", v.value));
+                None
+            }
+            Some(q) => Some(q.0),
+            None => {
+                let example = if memory { "`512Mi`, `2Gi`" } else { "`500m`, `1`, `1.5`" };
+                self.err(key, v.span.clone(), format!("`{}` is not a Kubernetes quantity; expected a number with an optional suffix, such as {example}", v.value));
+                None
+            }
+        }
+    }
+
+    /// Resolves a request/limit pair for CPU or memory of one container.
+    fn pair(
+        &mut self,
+        req_key: &'static str,
+        req: Sp<String>,
+        lim_key: &'static str,
+        lim: Sp<String>,
+        memory: bool,
+    ) -> (String, String) {
+        let r = self.quantity(req_key, &req, memory);
+        let l = self.quantity(lim_key, &lim, memory);
+        if let (Some(r), Some(l)) = (r, l)
+            && r > l {
+                let (key, span) =
+                    if req.span.is_some() { (req_key, req.span.clone()) } else { (lim_key, lim.span.clone()) };
+                self.err(
+                    key,
+                    span,
+                    format!(
+                        "request `{}` ({req_key}) is above limit `{}` ({lim_key}); a request may not exceed its limit",
+                        req.value, lim.value
+                    ),
+                );
+            }
+        (req.value, lim.value)
+    }
+
+    fn one_of(&mut self, key: &'static str, allowed: &[&str]) -> String {
+        let v = self.p.str(key);
+        if !allowed.contains(&v.value.as_str()) {
+            self.err(
+                key,
+                v.span.clone(),
+                format!("`{}` is not accepted; expected one of: {}", v.value, allowed.join(", ")),
+            );
+        }
+        v.value
+    }
+}
+
+/// Checks a DNS-1123 label (RFC 1123): what Kubernetes requires of names.
+pub fn dns1123_label(s: &str, max: usize) -> Result<(), &'static str> {
+    if s.is_empty() {
+        return Err("empty");
+    }
+    if s.len() > max {
+        return Err("too long");
+    }
+    let ok_chars = s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let ends_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    if !ok_chars || !ends_ok(s.as_bytes()[0]) || !ends_ok(s.as_bytes()[s.len() - 1]) {
+        return Err("invalid characters");
+    }
+    Ok(())
+}
+
+/// Checks an image reference: `[registry/]path[:tag][@sha256:<64 hex>]`.
+pub fn image_reference(s: &str) -> Result<(), String> {
+    let (rest, digest) = match s.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (s, None),
+    };
+    if let Some(d) = digest {
+        let hex = d.strip_prefix("sha256:").ok_or("the digest must start with `sha256:`")?;
+        if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err("a sha256 digest has 64 lower-case hex digits".into());
+        }
+    }
+    let last_slash = rest.rfind('/').map_or(0, |i| i + 1);
+    let (name, tag) = match rest[last_slash..].rfind(':') {
+        Some(i) => (&rest[..last_slash + i], Some(&rest[last_slash + i + 1..])),
+        None => (rest, None),
+    };
+    if name.is_empty() {
+        return Err("the image name is empty".into());
+    }
+    for (i, part) in name.split('/').enumerate() {
+        let registry =
+            i == 0 && name.contains('/') && (part.contains('.') || part.contains(':') || part == "localhost");
+        let ok = !part.is_empty()
+            && if registry {
+                part.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.:".contains(&b))
+            } else {
+                part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b))
+                    && part.as_bytes()[0].is_ascii_alphanumeric()
+            };
+        if !ok {
+            return Err(format!(
+                "`{part}` is not a valid image path component (lower-case letters, digits, '.', '_', '-')"
+            ));
+        }
+    }
+    match (tag, digest) {
+        (Some(t), _)
+            if t.is_empty()
+                || t.len() > 128
+                || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b)) =>
+        {
+            Err(format!("`{t}` is not a valid tag"))
+        }
+        (Some("latest"), None) | (None, None) => {
+            Err("pin a version: give a tag other than `latest` (such as `:8.2`) or a digest (`@sha256:...`)".into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Parses `a.b.c.d/n` or an IPv6 CIDR; the host bits must be zero.
+pub fn parse_cidr(s: &str) -> Result<(IpAddr, u8), String> {
+    let (addr, len) = s.split_once('/').ok_or("expected a CIDR such as `192.168.4.0/24`")?;
+    let ip: IpAddr = addr.parse().map_err(|_| format!("`{addr}` is not an IP address"))?;
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    let len: u8 = len
+        .parse()
+        .ok()
+        .filter(|l| *l <= max)
+        .ok_or_else(|| format!("prefix length `{len}` is not between 0 and {max}"))?;
+    if network(ip, len) != ip {
+        return Err(format!("host bits are set; the network is `{}/{len}`", network(ip, len)));
+    }
+    Ok((ip, len))
+}
+
+fn network(ip: IpAddr, len: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            IpAddr::V4((u32::from(v4) & mask).into())
+        }
+        IpAddr::V6(v6) => {
+            let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+            IpAddr::V6((u128::from(v6) & mask).into())
+        }
+    }
+}
+
+fn cidr_contains((net, len): (IpAddr, u8), ip: IpAddr) -> bool {
+    net.is_ipv4() == ip.is_ipv4() && network(ip, len) == net
+}
+
+/// A label key: optional DNS prefix, then a name of at most 63 characters.
+fn label_key_ok(k: &str) -> bool {
+    let (prefix, name) = match k.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, k),
+    };
+    let prefix_ok = prefix.is_none_or(|p| p.len() <= 253 && p.split('.').all(|l| dns1123_label(l, 63).is_ok()));
+    prefix_ok && label_value_ok(name) && !name.is_empty()
+}
+
+/// A label value: at most 63 alphanumerics, '-', '_', '.', alphanumeric at both ends.
+fn label_value_ok(v: &str) -> bool {
+    v.is_empty()
+        || (v.len() <= 63
+            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            && v.as_bytes()[0].is_ascii_alphanumeric()
+            && v.as_bytes()[v.len() - 1].is_ascii_alphanumeric())
+}
+
+/// Longest release name: `<release>-replicas` is a StatefulSet name, and the
+/// controller puts `<statefulset>-<10-char hash>` in a 63-character label.
+pub const MAX_RELEASE_LEN: usize = 63 - 11 - "-replicas".len();
+
+impl Plan {
+    /// Validates and resolves a profile. Returns every problem found.
+    pub fn resolve(p: &Profile) -> Result<Plan, Vec<Diagnostic>> {
+        let mut c = Checker { p, errors: Vec::new() };
+
+        let release = p.str("release_name");
+        c.dns_label(
+            "release_name",
+            &release,
+            MAX_RELEASE_LEN,
+            "the StatefulSet `<release>-replicas` and its pods' revision label must fit in 63 characters",
+        );
+        if release.value.starts_with(|ch: char| ch.is_ascii_digit()) {
+            c.err("release_name", release.span.clone(), "must start with a letter: Service names are DNS-1035 labels");
+        }
+        let namespace = p.str("namespace");
+        c.dns_label("namespace", &namespace, 63, "");
+        let mode = c.one_of("mode", &["replication"]);
+        debug_assert_eq!(mode, "replication");
+        let domain = c.text("cluster_domain");
+        if !domain.value.split('.').all(|l| dns1123_label(l, 63).is_ok()) {
+            c.err(
+                "cluster_domain",
+                domain.span.clone(),
+                format!("`{}` is not a DNS domain such as `cluster.local`", domain.value),
+            );
+        }
+
+        let mut extra_labels = BTreeMap::new();
+        for (k, v) in p.map("labels") {
+            let key = format!("labels.{k}");
+            if !label_key_ok(&k) {
+                c.err(&key, v.span.clone(), format!("`{k}` is not a valid label key (an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_', '.')"));
+            } else if [NAME_LABEL, INSTANCE_LABEL, COMPONENT_LABEL, MANAGED_BY_LABEL].contains(&k.as_str()) {
+                c.err(
+                    &key,
+                    v.span.clone(),
+                    format!("`{k}` is set by redis-gen and selects the pods; choose another label key"),
+                );
+            } else if !label_value_ok(&v.value) {
+                c.err(&key, v.span.clone(), format!("`{}` is not a valid label value (at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit)", v.value));
+            }
+            extra_labels.insert(k, v.value);
+        }
+
+        let mut replica_namespaces: Vec<String> = Vec::new();
+        for (i, ns) in p.list("replica_namespaces").value.into_iter().enumerate() {
+            let key = format!("replica_namespaces[{i}]");
+            c.dns_label(&key, &ns, 63, "");
+            if ns.value == namespace.value {
+                c.err(
+                    &key,
+                    ns.span.clone(),
+                    format!("`{}` is the Redis namespace itself, which always gets the Secret; remove it", ns.value),
+                );
+            } else if replica_namespaces.contains(&ns.value) {
+                c.err(&key, ns.span.clone(), format!("`{}` is listed twice", ns.value));
+            }
+            replica_namespaces.push(ns.value);
+        }
+
+        let port = p.int("port");
+        if !(1..=65535).contains(&port.value) || port.value == i64::from(METRICS_PORT) {
+            c.err(
+                "port",
+                port.span.clone(),
+                format!(
+                    "{} is not a usable port; expected 1 to 65535, other than the metrics port {METRICS_PORT}",
+                    port.value
+                ),
+            );
+        }
+        let replica_count = p.int("replica_count");
+        if !(0..=20).contains(&replica_count.value) {
+            c.err(
+                "replica_count",
+                replica_count.span.clone(),
+                format!("{} replicas is out of range; expected 0 to 20", replica_count.value),
+            );
+        }
+
+        let master_cpu_limit = p.str("master_cpu_limit");
+        let master_mem_limit = p.str("master_memory_limit");
+        let master_cpu_request =
+            cap_cpu_request(p.str("master_cpu_request"), &master_cpu_limit, p.is_set("master_cpu_request"));
+        let master_mem_request =
+            p.str_opt("master_memory_request").unwrap_or_else(|| Sp::default(master_mem_limit.value.clone()));
+        let (mcr, mcl) = c.pair(
+            "master_cpu_request",
+            master_cpu_request.clone(),
+            "master_cpu_limit",
+            master_cpu_limit.clone(),
+            false,
+        );
+        let (mmr, mml) = c.pair(
+            "master_memory_request",
+            master_mem_request.clone(),
+            "master_memory_limit",
+            master_mem_limit.clone(),
+            true,
+        );
+        let master = Resources { cpu_request: mcr, cpu_limit: mcl, memory_request: mmr, memory_limit: mml };
+
+        let replica_cpu_limit =
+            p.str_opt("replica_cpu_limit").unwrap_or_else(|| Sp::default(master_cpu_limit.value.clone()));
+        let replica_mem_limit =
+            p.str_opt("replica_memory_limit").unwrap_or_else(|| Sp::default(master_mem_limit.value.clone()));
+        let replica_cpu_request = match p.str_opt("replica_cpu_request") {
+            Some(r) => r,
+            None => cap_cpu_request(Sp::default(master_cpu_request.value.clone()), &replica_cpu_limit, false),
+        };
+        let replica_mem_request =
+            p.str_opt("replica_memory_request").unwrap_or_else(|| Sp::default(replica_mem_limit.value.clone()));
+        let (rcr, rcl) =
+            c.pair("replica_cpu_request", replica_cpu_request, "replica_cpu_limit", replica_cpu_limit, false);
+        let (rmr, rml) =
+            c.pair("replica_memory_request", replica_mem_request, "replica_memory_limit", replica_mem_limit, true);
+        let replica = Resources { cpu_request: rcr, cpu_limit: rcl, memory_request: rmr, memory_limit: rml };
+
+        let maxmemory = p.str("maxmemory");
+        let limit_bytes = Quantity::parse(&master.memory_limit).map_or(0.0, |q| q.0);
+        let maxmemory_bytes = match maxmemory.value.as_str() {
+            "auto" => (limit_bytes * 0.75) as u64,
+            "0" => 0,
+            _ => match c.quantity("maxmemory", &maxmemory, true) {
+                Some(b) if b > limit_bytes && limit_bytes > 0.0 => {
+                    c.err("maxmemory", maxmemory.span.clone(), format!("`{}` is above master_memory_limit `{}`: Redis would be killed for running out of memory before it evicts or refuses writes", maxmemory.value, master.memory_limit));
+                    0
+                }
+                Some(b) => b as u64,
+                None => 0,
+            },
+        };
+        let maxmemory_policy = c.one_of(
+            "maxmemory_policy",
+            &[
+                "noeviction",
+                "allkeys-lru",
+                "allkeys-lfu",
+                "allkeys-random",
+                "volatile-lru",
+                "volatile-lfu",
+                "volatile-random",
+                "volatile-ttl",
+            ],
+        );
+        let appendfsync = c.one_of("appendfsync", &["everysec", "always", "no"]);
+
+        let mut disabled_commands: Vec<String> = Vec::new();
+        for (i, cmd) in p.list("disabled_commands").value.into_iter().enumerate() {
+            let key = format!("disabled_commands[{i}]");
+            let upper = cmd.value.to_ascii_uppercase();
+            if !c.check_text(&key, &cmd) {
+                continue;
+            }
+            if !redis_commands::is_command(&upper) {
+                let hint = crate::diag::closest(&upper, redis_commands::COMMANDS.iter().copied())
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                c.err(&key, cmd.span.clone(), format!("`{}` is not a Redis command{hint}", cmd.value));
+            } else if ["AUTH", "PING", "INFO", "REPLCONF", "PSYNC", "SYNC", "HELLO"].contains(&upper.as_str()) {
+                c.err(
+                    &key,
+                    cmd.span.clone(),
+                    format!("`{upper}` cannot be disabled: authentication, probes, metrics or replication need it"),
+                );
+            } else if disabled_commands.contains(&upper) {
+                c.err(&key, cmd.span.clone(), format!("`{upper}` is listed twice"));
+            }
+            disabled_commands.push(upper);
+        }
+
+        let redis_image = c.text("redis_image");
+        if let Err(e) = image_reference(&redis_image.value) {
+            c.err("redis_image", redis_image.span.clone(), format!("`{}`: {e}", redis_image.value));
+        }
+
+        let storage_size = p.str("storage_size");
+        c.quantity("storage_size", &storage_size, true);
+        let storage_class = p.str("storage_class");
+        c.dns_label("storage_class", &storage_class, 253, "");
+        let grace = p.int("termination_grace_period_seconds");
+        if !(10..=3600).contains(&grace.value) {
+            c.err(
+                "termination_grace_period_seconds",
+                grace.span.clone(),
+                format!("{} is out of range; expected 10 to 3600 seconds, enough for Redis to save", grace.value),
+            );
+        }
+
+        let loadbalancer = if p.bool("enable_loadbalancer").value {
+            let ip = p.str("loadbalancer_ip");
+            let parsed: Option<IpAddr> = ip.value.parse().ok();
+            if parsed.is_none() {
+                c.err(
+                    "loadbalancer_ip",
+                    ip.span.clone(),
+                    format!("`{}` is not an IP address such as `192.168.4.203`", ip.value),
+                );
+            }
+            let ranges = p.list("loadbalancer_source_ranges");
+            if ranges.value.is_empty() {
+                c.err(
+                    "loadbalancer_source_ranges",
+                    ranges.span.clone(),
+                    "must list at least one CIDR: an empty list would open the LoadBalancer to every address",
+                );
+            }
+            let mut nets = Vec::new();
+            for (i, r) in ranges.value.iter().enumerate() {
+                match parse_cidr(&r.value) {
+                    Ok(n) => nets.push(n),
+                    Err(e) => c.err(
+                        &format!("loadbalancer_source_ranges[{i}]"),
+                        r.span.clone(),
+                        format!("`{}`: {e}", r.value),
+                    ),
+                }
+            }
+            if let Some(addr) = parsed
+                && nets.len() == ranges.value.len() && !nets.iter().any(|n| cidr_contains(*n, addr)) {
+                    c.err("loadbalancer_ip", ip.span.clone(), format!("`{addr}` is outside every loadbalancer_source_ranges entry, so no allowed client could reach it"));
+                }
+            parsed.map(|ip| LoadBalancer { ip, source_ranges: ranges.value.into_iter().map(|r| r.value).collect() })
+        } else {
+            None
+        };
+
+        let monitoring_namespace = p.str("monitoring_namespace");
+        c.dns_label("monitoring_namespace", &monitoring_namespace, 63, "");
+        let sm_wanted = p.bool("enable_service_monitor");
+        let metrics = if p.bool("enable_metrics").value {
+            let image = c.text("exporter_image");
+            if let Err(e) = image_reference(&image.value) {
+                c.err("exporter_image", image.span.clone(), format!("`{}`: {e}", image.value));
+            }
+            let (cr, cl) = c.pair(
+                "exporter_cpu_request",
+                p.str("exporter_cpu_request"),
+                "exporter_cpu_limit",
+                p.str("exporter_cpu_limit"),
+                false,
+            );
+            let (mr, ml) = c.pair(
+                "exporter_memory_request",
+                p.str("exporter_memory_request"),
+                "exporter_memory_limit",
+                p.str("exporter_memory_limit"),
+                true,
+            );
+            let service_monitor = sm_wanted.value.then(|| {
+                let interval = p.str("service_monitor_interval");
+                if !prometheus_duration(&interval.value) {
+                    c.err(
+                        "service_monitor_interval",
+                        interval.span.clone(),
+                        format!("`{}` is not a Prometheus duration such as `30s` or `1m`", interval.value),
+                    );
+                }
+                let mut labels = BTreeMap::new();
+                for (k, v) in p.map("service_monitor_labels") {
+                    if !label_key_ok(&k) || !label_value_ok(&v.value) {
+                        c.err(
+                            &format!("service_monitor_labels.{k}"),
+                            v.span.clone(),
+                            format!("`{k} = \"{}\"` is not a valid label", v.value),
+                        );
+                    }
+                    labels.insert(k, v.value);
+                }
+                ServiceMonitorPlan { interval: interval.value, labels }
+            });
+            Some(Metrics {
+                image: image.value,
+                resources: Resources { cpu_request: cr, cpu_limit: cl, memory_request: mr, memory_limit: ml },
+                service_monitor,
+            })
+        } else {
+            if sm_wanted.value && sm_wanted.span.is_some() {
+                c.err(
+                    "enable_service_monitor",
+                    sm_wanted.span.clone(),
+                    "needs enable_metrics = true: the ServiceMonitor scrapes the exporter sidecar",
+                );
+            }
+            None
+        };
+
+        let secret = p.str("secret_name");
+        c.dns_label("secret_name", &secret, 253, "");
+
+        if !c.errors.is_empty() {
+            return Err(c.errors);
+        }
+        let r = &release.value;
+        let ns = &namespace.value;
+        let d = &domain.value;
+        let names = Names {
+            master: format!("{r}-master"),
+            replicas: format!("{r}-replicas"),
+            headless: format!("{r}-headless"),
+            external: format!("{r}-external"),
+            metrics: format!("{r}-metrics"),
+            config: format!("{r}-config"),
+            service_account: r.clone(),
+            secret: secret.value,
+            primary_pod_dns: format!("{r}-master-0.{r}-headless.{ns}.svc.{d}"),
+            master_dns: format!("{r}-master.{ns}.svc.{d}"),
+            replicas_dns: format!("{r}-replicas.{ns}.svc.{d}"),
+        };
+        Ok(Plan {
+            profile_name: p.name.clone(),
+            release: release.value,
+            namespace: namespace.value,
+            cluster_domain: domain.value,
+            names,
+            extra_labels,
+            replica_namespaces,
+            port: port.value as u16,
+            replica_count: replica_count.value as i32,
+            master,
+            replica,
+            maxmemory_bytes,
+            maxmemory_policy,
+            appendfsync,
+            disabled_commands,
+            redis_image: redis_image.value,
+            storage_size: storage_size.value,
+            storage_class: storage_class.value,
+            termination_grace_period_seconds: grace.value,
+            loadbalancer,
+            metrics,
+            monitoring_namespace: monitoring_namespace.value,
+        })
+    }
+}
+
+/// The default CPU request is lowered to the limit when the limit is smaller,
+/// so that setting only a small limit still gives a valid pair.
+fn cap_cpu_request(req: Sp<String>, limit: &Sp<String>, explicit: bool) -> Sp<String> {
+    if explicit {
+        return req;
+    }
+    match (Quantity::parse(&req.value), Quantity::parse(&limit.value)) {
+        (Some(r), Some(l)) if r > l => Sp::default(limit.value.clone()),
+        _ => req,
+    }
+}
+
+fn prometheus_duration(s: &str) -> bool {
+    let mut rest = s;
+    if rest.is_empty() {
+        return false;
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return false;
+        }
+        rest = &rest[digits..];
+        let unit = ["ms", "s", "m", "h", "d", "w", "y"].iter().find(|u| rest.starts_with(**u));
+        match unit {
+            Some(u) => rest = &rest[u.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::line_col;
+
+    fn plan(text: &str) -> Result<Plan, Vec<Diagnostic>> {
+        Plan::resolve(&Profile::parse("t.toml", text).unwrap())
+    }
+
+    fn errors(text: &str) -> Vec<(String, Option<(usize, usize)>, String)> {
+        plan(text)
+            .expect_err("should be refused")
+            .into_iter()
+            .map(|d| (d.key, d.span.map(|s| line_col(text, s.start)), d.message))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_resolve_to_the_seed_deployment() {
+        let p = plan("").unwrap();
+        assert_eq!(p.names.master, "redis-shared-master");
+        assert_eq!(p.names.primary_pod_dns, "redis-shared-master-0.redis-shared-headless.redis.svc.cluster.local");
+        assert_eq!(p.replica.memory_limit, "2Gi");
+        assert_eq!(p.master.memory_request, "2Gi");
+        assert_eq!(p.maxmemory_bytes, 1_610_612_736);
+        assert_eq!(p.disabled_commands, ["FLUSHDB", "FLUSHALL", "CONFIG", "SHUTDOWN"]);
+        assert_eq!(p.loadbalancer.unwrap().ip.to_string(), "192.168.4.203");
+    }
+
+    #[test]
+    fn small_cpu_limit_lowers_the_default_request() {
+        let p = plan("master_cpu_limit = \"100m\"\n").unwrap();
+        assert_eq!(p.master.cpu_request, "100m");
+        assert_eq!(p.replica.cpu_request, "100m");
+    }
+
+    #[test]
+    fn request_above_limit_names_the_request() {
+        let e = errors("master_cpu_limit = \"500m\"\nmaster_cpu_request = \"2\"\n");
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].0, "master_cpu_request");
+        assert_eq!(e[0].1, Some((2, 22)));
+        assert!(e[0].2.contains("above limit"));
+    }
+
+    #[test]
+    fn loadbalancer_ip_must_be_inside_its_ranges() {
+        let e = errors("loadbalancer_ip = \"10.0.0.5\"\n");
+        assert_eq!(e[0].0, "loadbalancer_ip");
+        assert!(e[0].2.contains("outside"));
+    }
+
+    #[test]
+    fn names_that_would_not_fit_are_refused() {
+        let long = "a".repeat(MAX_RELEASE_LEN + 1);
+        let e = errors(&format!("release_name = \"{long}\"\n"));
+        assert_eq!(e[0].0, "release_name");
+        assert!(e[0].2.contains("too long"));
+        assert!(plan(&format!("release_name = \"{}\"\n", "a".repeat(MAX_RELEASE_LEN))).is_ok());
+    }
+
+    #[test]
+    fn several_mistakes_are_reported_together() {
+        let e = errors(
+            "namespace = \"Redis\"\nreplica_count = 99\nstorage_size = \"10GB\"\ndisabled_commands = [\"FLUSHALLL\"]\nredis_image = \"redis\"\n",
+        );
+        let keys: Vec<_> = e.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(keys, ["namespace", "replica_count", "disabled_commands[0]", "redis_image", "storage_size"]);
+        assert!(e[2].2.contains("did you mean `FLUSHALL`"), "{}", e[2].2);
+    }
+
+    #[test]
+    fn image_references() {
+        for ok in [
+            "redis:8.2",
+            "docker.io/library/redis:8.2",
+            "localhost:5000/redis:8.2",
+            &format!("redis:8.2@sha256:{}", "a".repeat(64)),
+            &format!("redis@sha256:{}", "0".repeat(64)),
+        ] {
+            assert_eq!(image_reference(ok), Ok(()), "{ok}");
+        }
+        for bad in
+            ["redis", "redis:latest", "Redis:8.2", "redis:8.2@sha256:abc", "redis:", "redis:8.2 --x", "redis:8\n2"]
+        {
+            assert!(image_reference(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cidrs() {
+        assert!(parse_cidr("192.168.4.0/24").is_ok());
+        assert!(parse_cidr("fd00::/8").is_ok());
+        assert!(parse_cidr("192.168.4.1/24").unwrap_err().contains("192.168.4.0/24"));
+        assert!(parse_cidr("192.168.4.0/33").is_err());
+        assert!(parse_cidr("192.168.4.0").is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert!(prometheus_duration("30s"));
+        assert!(prometheus_duration("1m30s"));
+        assert!(!prometheus_duration("30"));
+        assert!(!prometheus_duration("s"));
+    }
+}
