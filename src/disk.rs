@@ -83,21 +83,18 @@ pub fn write_tree(bundle: &Bundle, staging: &Path) -> Result<(), DiskError> {
     for file in &bundle.files {
         let path = staging.join(&file.path);
         if let Some(parent) = path.parent()
-            && parent != staging && !parent.exists() {
-                for dir in parent
-                    .strip_prefix(staging)
-                    .expect("inside staging")
-                    .ancestors()
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .rev()
-                {
-                    let d = staging.join(dir);
-                    if !dir.as_os_str().is_empty() && !d.exists() {
-                        make_dir(&d)?;
-                    }
+            && parent != staging
+            && !parent.exists()
+        {
+            for dir in
+                parent.strip_prefix(staging).expect("inside staging").ancestors().collect::<Vec<_>>().into_iter().rev()
+            {
+                let d = staging.join(dir);
+                if !dir.as_os_str().is_empty() && !d.exists() {
+                    make_dir(&d)?;
                 }
             }
+        }
         write_file(&path, &file.contents)?;
     }
     Ok(())

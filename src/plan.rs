@@ -233,18 +233,19 @@ impl<'p> Checker<'p> {
         let r = self.quantity(req_key, &req, memory);
         let l = self.quantity(lim_key, &lim, memory);
         if let (Some(r), Some(l)) = (r, l)
-            && r > l {
-                let (key, span) =
-                    if req.span.is_some() { (req_key, req.span.clone()) } else { (lim_key, lim.span.clone()) };
-                self.err(
-                    key,
-                    span,
-                    format!(
-                        "request `{}` ({req_key}) is above limit `{}` ({lim_key}); a request may not exceed its limit",
-                        req.value, lim.value
-                    ),
-                );
-            }
+            && r > l
+        {
+            let (key, span) =
+                if req.span.is_some() { (req_key, req.span.clone()) } else { (lim_key, lim.span.clone()) };
+            self.err(
+                key,
+                span,
+                format!(
+                    "request `{}` ({req_key}) is above limit `{}` ({lim_key}); a request may not exceed its limit",
+                    req.value, lim.value
+                ),
+            );
+        }
         (req.value, lim.value)
     }
 
@@ -604,9 +605,11 @@ impl Plan {
                 }
             }
             if let Some(addr) = parsed
-                && nets.len() == ranges.value.len() && !nets.iter().any(|n| cidr_contains(*n, addr)) {
-                    c.err("loadbalancer_ip", ip.span.clone(), format!("`{addr}` is outside every loadbalancer_source_ranges entry, so no allowed client could reach it"));
-                }
+                && nets.len() == ranges.value.len()
+                && !nets.iter().any(|n| cidr_contains(*n, addr))
+            {
+                c.err("loadbalancer_ip", ip.span.clone(), format!("`{addr}` is outside every loadbalancer_source_ranges entry, so no allowed client could reach it"));
+            }
             parsed.map(|ip| LoadBalancer { ip, source_ranges: ranges.value.into_iter().map(|r| r.value).collect() })
         } else {
             None
