@@ -130,7 +130,8 @@ mod tests {
             let sts = built.manifests.iter().find(|m| m.kind == "StatefulSet").unwrap();
             (built.warnings, sts.body["spec"]["template"]["metadata"]["annotations"]["checksum/secret"].clone())
         };
-        let mut data = SealedData::default();
+        // Sealed for this Secret's name (strict scope binds values to it).
+        let mut data = SealedData { secret_name: plan.names.secret.clone(), ..SealedData::default() };
         data.secrets.insert("redis".into(), [("redis-password".to_string(), "AgAAAA==".to_string())].into());
         let (warnings, sealed_sum) = checksum(Some(&data));
         assert!(warnings.is_empty(), "{warnings:?}");
