@@ -8,20 +8,19 @@ The numbers refer to the points of issue 3. Needs root, redis-server,
 redis-tools, prometheus-redis-exporter, iproute2, util-linux and strace."""
 
 import concurrent.futures
-import contextlib
 import os
 import pathlib
 import re
 import secrets
 import signal
-import string
 import time
 import tomllib
 
 import pytest
 
 from conftest import ROOT
-from harness import Deployment, PodError
+from harness import Deployment, PodError, images
+from harness.manifests import Manifests
 
 OUT = ROOT / "out"
 HOMELAB = ROOT / "profiles" / "homelab.toml"
@@ -88,14 +87,15 @@ def metric(text: str, name: str, **labels) -> list[float]:
 @pytest.fixture(scope="session", autouse=True)
 def adaptations(request):
     """Says once, visibly, what runs instead of the images the manifests name."""
-    from harness import images
-
+    images_used = {c["image"] for s in Manifests.load(OUT).statefulsets() for c in Deployment._all_containers(s)}
+    lines = images.notes(images_used)
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    lines = images.notes({"redis:8.2", "oliver006/redis_exporter:v1.88.0"})
-    if reporter is not None:
-        reporter.write_line("")
-        for line in lines:
-            reporter.write_line(f"runtime harness: {line}")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line("")
+            for line in lines:
+                reporter.write_line(f"runtime harness: {line}")
     return lines
 
 
@@ -434,7 +434,16 @@ def test_9_exporter_environment_matches_the_disabled_config_command(homelab):
     env = {e["name"]: e.get("value") for e in master.container("metrics").spec["env"]}
     assert ("CONFIG" in disabled_commands(HOMELAB)) == (env.get("REDIS_EXPORTER_CONFIG_COMMAND") == "-")
     assert env["REDIS_PASSWORD_FILE"].startswith("/run/redis-exporter/")
+
+    # What the local exporter does with '-': 1.45 sends it as a command (one
+    # "unknown command" error per scrape); v1.61 and later skip CONFIG.
+    def errors():
+        return int(master.info("errorstats").get("errorstat_ERR", "count=0").split("=")[1].split(",")[0])
+
+    before = errors()
     assert metric(master.metrics(), "redis_up") == [1.0]
+    sends_dash = images.version_tuple(images.lookup(master.container("metrics").spec["image"]).local_version()) < (1, 61)
+    assert errors() - before == (1 if sends_dash and env.get("REDIS_EXPORTER_CONFIG_COMMAND") == "-" else 0)
 
 
 # -- 10. --------------------------------------------------------------------------------

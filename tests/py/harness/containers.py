@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -161,6 +162,8 @@ class Container:
         launch = ["ip", "netns", "exec", ctx.netns, "unshare", "--mount", "--uts", "--propagation", "private", "--"]
         launch += [sys.executable, "-I", "-S", str(LAUNCHER), str(path)]
         if trace is not None:
+            if shutil.which("strace") is None:
+                raise FileNotFoundError("trace_exec needs strace (apt-get install strace)")
             launch = ["strace", "-f", "-qq", "-xx", "-s", "65536", "-e", "trace=execve", "-o", str(trace), *launch]
         proc_env = {"PATH": os.environ.get("PATH", DEFAULT_PATH), **(extra_env or {})}
         proc = subprocess.Popen(launch, env=proc_env, start_new_session=True, **popen_args)

@@ -24,7 +24,8 @@ from . import images, manifests
 from .network import Network, cleanup_stale
 from .pod import POLL, Pod, PodError
 
-MEMORY_ROOT = pathlib.Path("/dev/shm")
+# Secret volumes, memory-medium emptyDirs and launch specs: memory only.
+MEMORY_ROOT = pathlib.Path("/dev/shm") if pathlib.Path("/dev/shm").is_dir() else None
 
 
 class Deployment:
@@ -36,6 +37,7 @@ class Deployment:
         trace_exec: bool = False,
         ready_timeout: float = 30,
         keep_state: bool | None = None,
+        only: list[str] | None = None,
     ):
         """out_dir: a directory written by `redis-gen build`. password: the
         value of every key of every Secret the manifests' SealedSecrets
@@ -43,13 +45,15 @@ class Deployment:
         init containers, probes and exec commands under `strace -f -e
         execve` so that exec_trace() lists every program they started.
         keep_state: keep the disk state directory (logs, data) after the
-        run; default from REDIS_GEN_HARNESS_KEEP=1."""
+        run; default from REDIS_GEN_HARNESS_KEEP=1. only: names of the
+        StatefulSets to start (default: all)."""
         self.out_dir = pathlib.Path(out_dir)
         self.manifests = manifests.Manifests.load(self.out_dir)
         self.password = password
         self._explicit_secrets = secrets or {}
         self.trace_exec = trace_exec
         self.ready_timeout = ready_timeout
+        self.only = only
         self.keep_state = os.environ.get("REDIS_GEN_HARNESS_KEEP") == "1" if keep_state is None else keep_state
         self.pods: dict[str, Pod] = {}
         self.launched: list[dict] = []  # every process the harness started
@@ -77,7 +81,7 @@ class Deployment:
         if os.geteuid() != 0:
             raise PermissionError("the runtime harness needs root (network and mount namespaces)")
         cleanup_stale()
-        statefulsets = self.manifests.statefulsets()
+        statefulsets = [s for s in self.manifests.statefulsets() if self.only is None or s["metadata"]["name"] in self.only]
         if not statefulsets:
             raise ValueError(f"{self.out_dir}: no StatefulSet")
         used = {c["image"] for s in statefulsets for c in self._all_containers(s)}

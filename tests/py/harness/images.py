@@ -77,7 +77,7 @@ def _version(program: str) -> str:
     return m.group(1) if m else text.strip().splitlines()[0]
 
 
-def _vtuple(version: str) -> tuple[int, ...]:
+def version_tuple(version: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", version)[:3])
 
 
@@ -98,7 +98,7 @@ def notes(images: set[str]) -> list[str]:
                 f"{image}: entrypoint {spec.image_entrypoint} -> {' '.join(spec.entrypoint)} {local} "
                 f"(Debian {spec.package}), same environment variables"
             )
-        if spec.repository == "oliver006/redis_exporter" and _vtuple(local) < (1, 61):
+        if spec.repository == "oliver006/redis_exporter" and version_tuple(local) < (1, 61):
             lines.append(
                 f"{spec.program} {local} reads REDIS_PASSWORD_FILE (JSON map) and REDIS_EXPORTER_CONFIG_COMMAND, "
                 "but not the value '-' (skip CONFIG, added in v1.61, redis_exporter PR #915): it sends a command "
