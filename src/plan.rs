@@ -21,6 +21,39 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 /// Key of the password inside the credentials Secret (the seed's name).
 pub const PASSWORD_KEY: &str = "redis-password";
 
+/// Port of every Sentinel (mode `sentinel`).
+pub const SENTINEL_PORT: u16 = 26379;
+/// Port of the HAProxy health page (mode `sentinel`).
+pub const PROXY_HEALTH_PORT: u16 = 8404;
+
+/// Mode `sentinel`: Sentinels elect the primary among the Redis pods of one
+/// StatefulSet, and an HAProxy Deployment sends clients to it.
+#[derive(Debug, Clone)]
+pub struct SentinelPlan {
+    pub count: i32,
+    /// A majority of `count`.
+    pub quorum: i32,
+    pub down_after_ms: i64,
+    pub failover_timeout_ms: i64,
+    pub proxy_image: String,
+    /// The name the Sentinels monitor the primary under (the release).
+    pub master_set: String,
+    /// StatefulSet of the Redis pods: `<release>-node`.
+    pub nodes: String,
+    /// StatefulSet and Service of the Sentinels: `<release>-sentinel`.
+    pub sentinel: String,
+    /// Headless Service of the Sentinel pods: `<release>-sentinel-headless`.
+    pub sentinel_headless: String,
+    /// HAProxy Deployment: `<release>-proxy`.
+    pub proxy: String,
+    /// Secret with the internal users' passwords: `<release>-internal`.
+    pub internal_secret: String,
+    /// `.<headless>.<ns>.svc.<domain>`: a Redis pod's DNS name is `<nodes>-<i>` + this.
+    pub node_dns_suffix: String,
+    /// `.<sentinel-headless>.<ns>.svc.<domain>`
+    pub sentinel_dns_suffix: String,
+}
+
 /// The two kinds of Redis pod.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -113,6 +146,8 @@ pub struct Plan {
     pub loadbalancer: Option<LoadBalancer>,
     pub metrics: Option<Metrics>,
     pub monitoring_namespace: String,
+    /// Present in mode `sentinel`.
+    pub sentinel: Option<SentinelPlan>,
 }
 
 impl Plan {
@@ -262,6 +297,55 @@ impl<'p> Checker<'p> {
     }
 }
 
+impl Checker<'_> {
+    /// Mode `sentinel`: (sentinel count, down-after, failover timeout, proxy image).
+    fn sentinel(&mut self, port: &Sp<i64>, replica_count: &Sp<i64>) -> (i32, i64, i64, String) {
+        let p = self.p;
+        if replica_count.value < 1 {
+            self.err(
+                "replica_count",
+                replica_count.span.clone(),
+                "mode `sentinel` needs at least 1 replica (2 Redis pods) to fail over to; 2 (3 pods) are recommended",
+            );
+        }
+        if [i64::from(SENTINEL_PORT), i64::from(PROXY_HEALTH_PORT)].contains(&port.value) {
+            self.err("port", port.span.clone(), format!("{} is used by Sentinel ({SENTINEL_PORT}) or the proxy's health page ({PROXY_HEALTH_PORT}) in mode `sentinel`", port.value));
+        }
+        let count = p.int("sentinel_count");
+        if !(3..=9).contains(&count.value) || count.value % 2 == 0 {
+            self.err(
+                "sentinel_count",
+                count.span.clone(),
+                format!(
+                    "{} Sentinels: expected an odd number from 3 to 9, so that a majority survives the loss of any one",
+                    count.value
+                ),
+            );
+        }
+        let down = p.int("sentinel_down_after_ms");
+        if !(1000..=600_000).contains(&down.value) {
+            self.err(
+                "sentinel_down_after_ms",
+                down.span.clone(),
+                format!("{} ms is out of range; expected 1000 to 600000", down.value),
+            );
+        }
+        let timeout = p.int("sentinel_failover_timeout_ms");
+        if !(1000..=3_600_000).contains(&timeout.value) {
+            self.err(
+                "sentinel_failover_timeout_ms",
+                timeout.span.clone(),
+                format!("{} ms is out of range; expected 1000 to 3600000", timeout.value),
+            );
+        }
+        let image = self.text("proxy_image");
+        if let Err(e) = image_reference(&image.value) {
+            self.err("proxy_image", image.span.clone(), format!("`{}`: {e}", image.value));
+        }
+        (count.value as i32, down.value, timeout.value, image.value)
+    }
+}
+
 /// Checks a DNS-1123 label (RFC 1123): what Kubernetes requires of names.
 pub fn dns1123_label(s: &str, max: usize) -> Result<(), &'static str> {
     if s.is_empty() {
@@ -402,8 +486,7 @@ impl Plan {
         }
         let namespace = p.str("namespace");
         c.dns_label("namespace", &namespace, 63, "");
-        let mode = c.one_of("mode", &["replication"]);
-        debug_assert_eq!(mode, "replication");
+        let mode = c.one_of("mode", &["replication", "sentinel"]);
         let domain = c.text("cluster_domain");
         if !domain.value.split('.').all(|l| dns1123_label(l, 63).is_ok()) {
             c.err(
@@ -677,6 +760,7 @@ impl Plan {
 
         let secret = p.str("secret_name");
         c.dns_label("secret_name", &secret, 253, "");
+        let sentinel_settings = (mode == "sentinel").then(|| c.sentinel(&port, &replica_count));
 
         if !c.errors.is_empty() {
             return Err(c.errors);
@@ -697,6 +781,21 @@ impl Plan {
             master_dns: format!("{r}-master.{ns}.svc.{d}"),
             replicas_dns: format!("{r}-replicas.{ns}.svc.{d}"),
         };
+        let sentinel = sentinel_settings.map(|(count, down_after_ms, failover_timeout_ms, proxy_image)| SentinelPlan {
+            count,
+            quorum: count / 2 + 1,
+            down_after_ms,
+            failover_timeout_ms,
+            proxy_image,
+            master_set: r.clone(),
+            nodes: format!("{r}-node"),
+            sentinel: format!("{r}-sentinel"),
+            sentinel_headless: format!("{r}-sentinel-headless"),
+            proxy: format!("{r}-proxy"),
+            internal_secret: format!("{r}-internal"),
+            node_dns_suffix: format!(".{r}-headless.{ns}.svc.{d}"),
+            sentinel_dns_suffix: format!(".{r}-sentinel-headless.{ns}.svc.{d}"),
+        });
         Ok(Plan {
             profile_name: p.name.clone(),
             release: release.value,
@@ -720,6 +819,7 @@ impl Plan {
             loadbalancer,
             metrics,
             monitoring_namespace: monitoring_namespace.value,
+            sentinel,
         })
     }
 }

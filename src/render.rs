@@ -30,6 +30,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("init.sh", include_str!("../templates/init.sh.j2")),
     ("probe.sh", include_str!("../templates/probe.sh.j2")),
     ("README.md", include_str!("../templates/README.md.j2")),
+    // Mode sentinel (src/objects/sentinel.rs).
+    ("sentinel/node.conf", include_str!("../templates/sentinel/node.conf.j2")),
+    ("sentinel/lib.sh", include_str!("../templates/sentinel/lib.sh.j2")),
+    ("sentinel/node.sh", include_str!("../templates/sentinel/node.sh.j2")),
+    ("sentinel/sentinel.sh", include_str!("../templates/sentinel/sentinel.sh.j2")),
+    ("sentinel/sentinel-probe.sh", include_str!("../templates/sentinel/sentinel-probe.sh.j2")),
+    ("sentinel/proxy.sh", include_str!("../templates/sentinel/proxy.sh.j2")),
+    ("sentinel/haproxy.cfg", include_str!("../templates/sentinel/haproxy.cfg.j2")),
 ];
 
 /// The template environment, built once per process (parsing the templates

@@ -55,6 +55,20 @@ pub struct SealedData {
     pub public_key_sha256: String,
     /// namespace -> Secret key -> base64 ciphertext.
     pub secrets: BTreeMap<String, BTreeMap<String, String>>,
+    /// Mode sentinel: the internal users' passwords (Redis namespace only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub internal: Option<InternalSealed>,
+}
+
+/// The sealed internal Secret of mode sentinel (`<release>-internal`), in
+/// the Redis namespace, sealed with the same scope and key as `secrets`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct InternalSealed {
+    /// The Secret name the values were sealed for.
+    pub secret_name: String,
+    /// Secret key -> base64 ciphertext.
+    pub values: BTreeMap<String, String>,
 }
 
 /// A sealed-data file that cannot be used, with where the problem is.
@@ -78,8 +92,9 @@ impl SealedData {
             }
             ParseError { at, message }
         })?;
-        for (ns, values) in &data.secrets {
-            for (key, value) in values {
+        let internal = data.internal.iter().map(|i| ("internal".to_string(), i.values.clone()));
+        for (ns, values) in data.secrets.clone().into_iter().chain(internal) {
+            for (key, value) in &values {
                 let ok = base64::engine::general_purpose::STANDARD
                     .decode(value)
                     .is_ok_and(|bytes| crate::seal::hybrid::well_formed(&bytes));
@@ -137,6 +152,7 @@ mod tests {
             secret_name: "redis-credentials".into(),
             public_key_sha256: "ab".repeat(32),
             secrets: BTreeMap::from([("redis".into(), BTreeMap::from([("redis-password".into(), value)]))]),
+            internal: None,
         }
     }
 

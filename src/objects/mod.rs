@@ -7,6 +7,7 @@ mod meta;
 pub mod monitoring;
 mod policy;
 pub mod secrets;
+pub mod sentinel;
 mod services;
 mod workloads;
 
@@ -52,6 +53,9 @@ pub struct Built {
 
 /// Every object of the release, in apply order.
 pub fn build(plan: &Plan, sealed: Option<&SealedData>) -> Built {
+    if let Some(s) = &plan.sentinel {
+        return sentinel::build(plan, s, sealed);
+    }
     let mut warnings = Vec::new();
     let credentials = secrets::sealed_secrets(plan, sealed, &mut warnings);
     let config = config::config_map(plan);

@@ -43,7 +43,7 @@ pub fn service_account(plan: &Plan) -> ServiceAccount {
     }
 }
 
-fn resources(r: &Resources) -> ResourceRequirements {
+pub(super) fn resources(r: &Resources) -> ResourceRequirements {
     let q = |s: &str| Quantity(s.to_string());
     ResourceRequirements {
         requests: Some(BTreeMap::from([("cpu".into(), q(&r.cpu_request)), ("memory".into(), q(&r.memory_request))])),
@@ -53,7 +53,7 @@ fn resources(r: &Resources) -> ResourceRequirements {
 }
 
 /// What Pod Security `restricted` asks of every container.
-fn restricted() -> SecurityContext {
+pub(super) fn restricted() -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
         capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), add: None }),
@@ -67,7 +67,7 @@ fn restricted() -> SecurityContext {
     }
 }
 
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+pub(super) fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     VolumeMount {
         name: name.into(),
         mount_path: path.into(),
@@ -76,7 +76,7 @@ fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     }
 }
 
-fn memory_dir(name: &str) -> Volume {
+pub(super) fn memory_dir(name: &str) -> Volume {
     Volume {
         name: name.into(),
         empty_dir: Some(EmptyDirVolumeSource {
@@ -87,7 +87,7 @@ fn memory_dir(name: &str) -> Volume {
     }
 }
 
-fn exec_probe(kind: &str, initial_delay: i32, period: i32, failures: i32) -> Probe {
+pub(super) fn exec_probe(kind: &str, initial_delay: i32, period: i32, failures: i32) -> Probe {
     Probe {
         exec: Some(ExecAction {
             command: Some(vec!["sh".into(), format!("{}/probe.sh", paths::CONFIG_DIR), kind.into()]),
@@ -119,11 +119,11 @@ fn http_probe(initial_delay: i32) -> Probe {
 /// A tag can move, so it is pulled every time a container starts and all
 /// nodes run what it names now; a digest cannot move, so a cached copy is
 /// used.
-fn pull_policy(image: &str) -> Option<String> {
+pub(super) fn pull_policy(image: &str) -> Option<String> {
     Some(if image.contains('@') { "IfNotPresent" } else { "Always" }.into())
 }
 
-fn env(name: &str, value: &str) -> EnvVar {
+pub(super) fn env(name: &str, value: &str) -> EnvVar {
     EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
 }
 
@@ -185,7 +185,7 @@ fn redis_container(plan: &Plan, role: Role) -> Container {
     }
 }
 
-fn exporter_container(plan: &Plan) -> Option<Container> {
+pub(super) fn exporter_container(plan: &Plan) -> Option<Container> {
     let m = plan.metrics.as_ref()?;
     let mut env_vars = vec![
         env("REDIS_ADDR", &format!("redis://localhost:{}", plan.port)),

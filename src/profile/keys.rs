@@ -81,7 +81,7 @@ pub const KEYS: &[Key] = &[
         Ty::Str,
         Dflt::Str("replication"),
         "Identity",
-        "Topology: `replication` (one primary, `replica_count` read-only replicas; no automatic failover).",
+        "Topology: `replication` (one primary, `replica_count` read-only replicas; no automatic failover) or `sentinel` (1 + `replica_count` Redis pods whose primary Redis Sentinel elects and replaces automatically; see docs/sentinel.md).",
     ),
     key("labels", Ty::StrMap, Dflt::EmptyMap, "Identity", "Extra labels added to every object (never to selectors)."),
     key(
@@ -286,6 +286,34 @@ pub const KEYS: &[Key] = &[
     key("exporter_cpu_limit", Ty::Str, Dflt::Str("100m"), "Monitoring", "CPU limit of the exporter sidecar."),
     key("exporter_memory_request", Ty::Str, Dflt::Str("32Mi"), "Monitoring", "Memory request of the exporter sidecar."),
     key("exporter_memory_limit", Ty::Str, Dflt::Str("64Mi"), "Monitoring", "Memory limit of the exporter sidecar."),
+    key(
+        "sentinel_count",
+        Ty::Int,
+        Dflt::Int(3),
+        "Sentinel",
+        "Sentinel mode: number of Sentinel pods (StatefulSet <release>-sentinel), odd, 3 to 9; the quorum is a majority.",
+    ),
+    key(
+        "sentinel_down_after_ms",
+        Ty::Int,
+        Dflt::Int(5000),
+        "Sentinel",
+        "Sentinel mode: milliseconds without a valid reply before a Sentinel considers an instance down (`down-after-milliseconds`); most of the failover time.",
+    ),
+    key(
+        "sentinel_failover_timeout_ms",
+        Ty::Int,
+        Dflt::Int(10000),
+        "Sentinel",
+        "Sentinel mode: `failover-timeout`; a failed failover is retried after twice this time, which is also the shortest time between two failovers.",
+    ),
+    key(
+        "proxy_image",
+        Ty::Str,
+        Dflt::Str("haproxy:3.2"),
+        "Sentinel",
+        "Sentinel mode: official HAProxy image of the <release>-proxy Deployment behind <release>-master and <release>-external, which sends clients to whichever pod reports `role:master`.",
+    ),
 ];
 
 /// Keys that are refused with a dedicated message rather than as unknown.

@@ -157,6 +157,7 @@ pub fn apply<R: TryCryptoRng + ?Sized>(
         secret_name: target.secret_name.clone(),
         public_key_sha256: key.key_sha256.clone(),
         secrets,
+        internal: existing.and_then(|e| e.internal.clone()),
     })
 }
 
@@ -177,6 +178,7 @@ mod tests {
                 .iter()
                 .map(|n| (n.to_string(), BTreeMap::from([(PASSWORD_KEY.to_string(), format!("ct-{n}"))])))
                 .collect(),
+            internal: None,
         }
     }
 

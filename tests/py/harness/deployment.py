@@ -38,6 +38,7 @@ class Deployment:
         ready_timeout: float = 30,
         keep_state: bool | None = None,
         only: list[str] | None = None,
+        dns: bool = False,
     ):
         """out_dir: a directory written by `redis-gen build`. password: the
         value of every key of every Secret the manifests' SealedSecrets
@@ -46,7 +47,10 @@ class Deployment:
         execve` so that exec_trace() lists every program they started.
         keep_state: keep the disk state directory (logs, data) after the
         run; default from REDIS_GEN_HARNESS_KEEP=1. only: names of the
-        StatefulSets to start (default: all)."""
+        StatefulSets and Deployments to start (default: all). dns: run a
+        cluster DNS server for the pods (resolv.conf names it) that answers
+        from the same table as /etc/hosts, for programs that resolve names
+        themselves at run time (HAProxy's resolvers)."""
         self.out_dir = pathlib.Path(out_dir)
         self.manifests = manifests.Manifests.load(self.out_dir)
         self.password = password
@@ -54,6 +58,7 @@ class Deployment:
         self.trace_exec = trace_exec
         self.ready_timeout = ready_timeout
         self.only = only
+        self.dns = dns
         self.keep_state = os.environ.get("REDIS_GEN_HARNESS_KEEP") == "1" if keep_state is None else keep_state
         self.pods: dict[str, Pod] = {}
         self.launched: list[dict] = []  # every process the harness started
@@ -81,9 +86,9 @@ class Deployment:
         if os.geteuid() != 0:
             raise PermissionError("the runtime harness needs root (network and mount namespaces)")
         cleanup_stale()
-        statefulsets = [s for s in self.manifests.statefulsets() if self.only is None or s["metadata"]["name"] in self.only]
+        statefulsets = [s for s in self.manifests.workloads() if self.only is None or s["metadata"]["name"] in self.only]
         if not statefulsets:
-            raise ValueError(f"{self.out_dir}: no StatefulSet")
+            raise ValueError(f"{self.out_dir}: no StatefulSet or Deployment")
         used = {c["image"] for s in statefulsets for c in self._all_containers(s)}
         self.notes = images.notes(used) + self._service_notes(statefulsets)
 
@@ -101,7 +106,7 @@ class Deployment:
                 if "secret" in v:
                     self._secret(v["secret"]["secretName"], sts["metadata"]["namespace"], v["secret"])
 
-        self.network = Network()
+        self.network = Network(dns=self.dns)
         for sts in statefulsets:
             for i, name in enumerate(manifests.pod_names(sts)):
                 self.pods[name] = Pod(self, sts, name, i)
@@ -156,7 +161,7 @@ class Deployment:
         approximated by its endpoints, there is no kube-proxy)."""
         lines = ["127.0.0.1\tlocalhost", "::1\tlocalhost ip6-localhost ip6-loopback"]
         for pod in self.pods.values():
-            lines.append(f"{pod.ip}\t{pod.fqdn} {pod.name}")
+            lines.append(f"{pod.ip}\t{pod.fqdn} {pod.name}" if pod.fqdn else f"{pod.ip}\t{pod.name}")
         namespaces = sorted({p.namespace for p in self.pods.values()})
         for ns in namespaces:
             for svc in self.manifests.services(ns):
@@ -215,12 +220,14 @@ class Deployment:
         """Pods whose app.kubernetes.io/component label is `component`."""
         return [p for p in self.pods.values() if p.labels.get("app.kubernetes.io/component") == component]
 
-    def wait_synced(self, timeout: float = 30):
+    def wait_synced(self, timeout: float = 30, pods: list[Pod] | None = None):
         """Waits until every replica's link to its primary is up, no sync is
-        in progress, and its offset equals the primary's."""
+        in progress, and its offset equals the primary's. pods: the Redis
+        pods (default: every pod)."""
         deadline = time.monotonic() + timeout
+        pods = list(self.pods.values()) if pods is None else pods
         while True:
-            infos = {name: pod.info("replication") for name, pod in self.pods.items()}
+            infos = {pod.name: pod.info("replication") for pod in pods}
             primaries = [i for i in infos.values() if i.get("role") == "master"]
             replicas = {n: i for n, i in infos.items() if i.get("role") == "slave"}
             offset = primaries[0].get("master_repl_offset") if len(primaries) == 1 else None

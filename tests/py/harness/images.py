@@ -45,6 +45,9 @@ IMAGES = {
         "prometheus-redis-exporter",
         "/redis_exporter",
     ),
+    # The official image's ENTRYPOINT is docker-entrypoint.sh (adds -W -db);
+    # the manifests set `command`.
+    "haproxy": Image("haproxy", None, "/var/lib/haproxy", "haproxy", "haproxy", "docker-entrypoint.sh"),
 }
 
 
@@ -73,7 +76,11 @@ def _version(program: str) -> str:
         raise FileNotFoundError(f"{program} is not installed (tests/run installs it)")
     out = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10)
     text = out.stdout + out.stderr
-    m = re.search(r"v=(\d+\.\d+\.\d+)", text) or re.search(r"Exporter v?(\d+\.\d+\.\d+)", text)
+    m = (
+        re.search(r"v=(\d+\.\d+\.\d+)", text)
+        or re.search(r"Exporter v?(\d+\.\d+\.\d+)", text)
+        or re.search(r"HAProxy version (\d+\.\d+\.\d+)", text)
+    )
     return m.group(1) if m else text.strip().splitlines()[0]
 
 

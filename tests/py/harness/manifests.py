@@ -48,6 +48,10 @@ class Manifests:
     def statefulsets(self) -> list[dict]:
         return self.of_kind("StatefulSet")
 
+    def workloads(self) -> list[dict]:
+        """StatefulSets, then Deployments: everything that makes pods."""
+        return self.of_kind("StatefulSet") + self.of_kind("Deployment")
+
     def services(self, namespace: str) -> list[dict]:
         return [s for s in self.of_kind("Service") if s["metadata"].get("namespace") == namespace]
 
@@ -72,12 +76,17 @@ class Manifests:
 
 
 def pod_names(sts: dict) -> list[str]:
-    """Pod names of a StatefulSet: `<name>-0` .. `<name>-(replicas-1)`."""
+    """Pod names of a StatefulSet: `<name>-0` .. `<name>-(replicas-1)`. A
+    Deployment's pods get the same names here (in Kubernetes they are
+    `<name>-<template hash>-<random>`; nothing may rely on them)."""
     return [f"{sts['metadata']['name']}-{i}" for i in range(int(sts["spec"].get("replicas", 1)))]
 
 
-def pod_fqdn(sts: dict, pod: str) -> str:
-    """Stable DNS name of a StatefulSet pod (hostname + subdomain = serviceName)."""
+def pod_fqdn(sts: dict, pod: str) -> str | None:
+    """Stable DNS name of a StatefulSet pod (hostname + subdomain = serviceName);
+    None for a Deployment's pods, which have no stable name."""
+    if sts["kind"] != "StatefulSet":
+        return None
     ns = sts["metadata"]["namespace"]
     return f"{pod}.{sts['spec']['serviceName']}.{ns}.svc.{CLUSTER_DOMAIN}"
 

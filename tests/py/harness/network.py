@@ -15,11 +15,15 @@ import os
 import pathlib
 import secrets
 import shutil
+import socket
+import struct
 import subprocess
 import threading
 
 # RFC 2544 benchmarking range: never routed, and only inside our namespaces.
 SUBNET = "198.18.0"
+# The cluster DNS server (Network(dns=True)), on the switch's bridge.
+DNS_ADDRESS = f"{SUBNET}.2"
 NETNS_DIR = pathlib.Path("/run/netns")
 ETC_NETNS = pathlib.Path("/etc/netns")
 OWNERS = pathlib.Path("/run/redis-gen-harness")
@@ -40,7 +44,7 @@ def _start_time(pid: int) -> str | None:
 
 
 class Network:
-    def __init__(self):
+    def __init__(self, dns: bool = False):
         self.prefix = "rg" + secrets.token_hex(4)
         self.switch = f"{self.prefix}-switch"
         self.pods: dict[str, tuple[str, str]] = {}  # pod -> (netns, address)
@@ -53,6 +57,9 @@ class Network:
         self._add_netns(self.switch)
         ip("-n", self.switch, "link", "add", "br0", "type", "bridge")
         ip("-n", self.switch, "link", "set", "br0", "up")
+        self._dns_socket = None
+        if dns:
+            self._start_dns()
 
     def _add_netns(self, name):
         ip("netns", "add", name)
@@ -73,7 +80,10 @@ class Network:
         (ETC_NETNS / netns).mkdir(parents=True, exist_ok=True)
         # No DNS server: names come from the hosts file; a lookup of anything
         # else fails on the closed loopback port 53.
-        (ETC_NETNS / netns / "resolv.conf").write_text("# redis-gen harness: names are in /etc/hosts\n")
+        resolv = "# redis-gen harness: names are in /etc/hosts\n"
+        if self._dns_socket is not None:
+            resolv += f"nameserver {DNS_ADDRESS}\n"
+        (ETC_NETNS / netns / "resolv.conf").write_text(resolv)
         (ETC_NETNS / netns / "hosts").write_text(self._hosts_text)
         self.pods[pod] = (netns, address)
         return netns, address
@@ -102,10 +112,58 @@ class Network:
                 f.truncate(0)
                 f.write(text)
 
-    def run_in(self, pod: str, fn):
-        """Calls fn() on a thread that joined the pod's network namespace;
-        sockets it opens stay in that namespace."""
-        netns = self.pods[pod][0]
+    # -- cluster DNS ---------------------------------------------------------
+
+    def _start_dns(self):
+        """A DNS server on the bridge (DNS_ADDRESS:53, UDP) that answers A
+        queries from the hosts table (TTL 1 s), like the cluster's DNS
+        answers for pods and Services; NXDOMAIN for any other name."""
+        ip("-n", self.switch, "addr", "add", f"{DNS_ADDRESS}/24", "dev", "br0")
+
+        def bind():
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind((DNS_ADDRESS, 53))
+            return sock
+
+        self._dns_socket = self._in_netns(self.switch, bind)
+        threading.Thread(target=self._serve_dns, name="harness-dns", daemon=True).start()
+
+    def _serve_dns(self):
+        sock = self._dns_socket
+        while True:
+            try:
+                query, client = sock.recvfrom(1500)
+            except OSError:
+                return  # closed
+            try:
+                sock.sendto(self._dns_answer(query), client)
+            except (OSError, IndexError, struct.error, UnicodeDecodeError):
+                continue
+
+    def _lookup(self, name: str) -> list[str]:
+        found = []
+        for line in self._hosts_text.splitlines():
+            fields = line.split()
+            if len(fields) >= 2 and name in (f.lower() for f in fields[1:]) and ":" not in fields[0]:
+                found.append(fields[0])
+        return found
+
+    def _dns_answer(self, query: bytes) -> bytes:
+        tid, flags = struct.unpack(">HH", query[:4])
+        i, labels = 12, []
+        while query[i]:
+            labels.append(query[i + 1 : i + 1 + query[i]].decode())
+            i += 1 + query[i]
+        qtype, _ = struct.unpack(">HH", query[i + 1 : i + 5])
+        question = query[12 : i + 5]
+        addresses = self._lookup(".".join(labels).lower())
+        answers = addresses if qtype == 1 else []
+        rcode = 0 if addresses else 3
+        header = struct.pack(">HHHHHH", tid, 0x8000 | 0x0400 | (flags & 0x0100) | 0x0080 | rcode, 1, len(answers), 0, 0)
+        records = b"".join(b"\xc0\x0c" + struct.pack(">HHIH", 1, 1, 1, 4) + socket.inet_aton(a) for a in answers)
+        return header + question + records
+
+    def _in_netns(self, netns: str, fn):
         result = {}
 
         def target():
@@ -121,15 +179,23 @@ class Network:
             except BaseException as e:  # re-raised on the caller's thread
                 result["error"] = e
 
-        t = threading.Thread(target=target, name=f"netns-{pod}")
+        t = threading.Thread(target=target, name=f"netns-{netns}")
         t.start()
         t.join()
         if "error" in result:
             raise result["error"]
         return result["value"]
 
+    def run_in(self, pod: str, fn):
+        """Calls fn() on a thread that joined the pod's network namespace;
+        sockets it opens stay in that namespace."""
+        return self._in_netns(self.pods[pod][0], fn)
+
     def close(self):
         errors = []
+        if self._dns_socket is not None:
+            self._dns_socket.close()
+            self._dns_socket = None
         for name in reversed(self._created):
             r = ip("netns", "del", name, check=False)
             if r.returncode != 0 and (NETNS_DIR / name).exists():

@@ -1,0 +1,781 @@
+//! Mode `sentinel`: every object of the release when Redis Sentinel elects
+//! the primary. Redis pods in one StatefulSet `<release>-node` (roles are
+//! decided at run time), Sentinels in their own StatefulSet, and an HAProxy
+//! Deployment behind `<release>-master` and `<release>-external` that sends
+//! clients to whichever pod answers `role:master`. Disabled commands become
+//! ACL rules, since Sentinel needs CONFIG on failover (redis/redis#10328).
+//! Replication mode never reaches this module.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
+    StatefulSetUpdateStrategy,
+};
+use k8s_openapi::api::core::v1::{
+    Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, HTTPGetAction,
+    KeyToPath, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext,
+    PodSpec, PodTemplateSpec, Probe, SeccompProfile, SecretVolumeSource, Service, ServicePort, ServiceSpec, Volume,
+    VolumeResourceRequirements, WeightedPodAffinityTerm,
+};
+use k8s_openapi::api::networking::v1::{
+    IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
+    NetworkPolicySpec,
+};
+use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::meta::{object_meta, selector, sha256_of};
+use super::secrets::{self, PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE, SealedSecret, SealedSecretSpec, SecretTemplate};
+use super::services::{METALLB_IPS, metrics_labels};
+use super::workloads::{
+    CONFIG_CHECKSUM, DATA_VOLUME, RUN_AS, SECRET_CHECKSUM, env, exec_probe, exporter_container, memory_dir, mount,
+    pull_policy, resources, restricted, service_account,
+};
+use super::{Built, Manifest, monitoring, policy};
+use crate::plan::{
+    COMPONENT_LABEL, METRICS_PORT, PASSWORD_KEY, PROXY_HEALTH_PORT, Plan, Resources, SENTINEL_PORT, SentinelPlan,
+};
+use crate::render::{self, paths};
+use crate::sealed::SealedData;
+
+/// Keys of the internal Secret `<release>-internal`.
+pub const INTERNAL_KEYS: [&str; 3] = ["exporter-password", "replication-password", "sentinel-password"];
+/// The internal Secret's volume (Redis namespace only).
+pub const INTERNAL_DIR: &str = "/etc/redis-internal";
+/// Memory emptyDir of the Sentinel: sentinel.conf, which Sentinel rewrites.
+pub const SENTINEL_DIR: &str = "/run/sentinel";
+/// Memory emptyDir of HAProxy: haproxy.cfg with the health check's AUTH.
+pub const PROXY_DIR: &str = "/run/haproxy";
+/// HAProxy pods: two, so one can be rescheduled while the other serves.
+pub const PROXY_REPLICAS: i32 = 2;
+
+/// The three kinds of pod in mode sentinel, by their component label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Node,
+    Sentinel,
+    Proxy,
+}
+
+impl Part {
+    fn component(self) -> &'static str {
+        match self {
+            Part::Node => "node",
+            Part::Sentinel => "sentinel",
+            Part::Proxy => "proxy",
+        }
+    }
+}
+
+fn part_selector(plan: &Plan, part: Part) -> BTreeMap<String, String> {
+    let mut s = plan.selector();
+    s.insert(COMPONENT_LABEL.into(), part.component().into());
+    s
+}
+
+fn part_labels(plan: &Plan, part: Part) -> BTreeMap<String, String> {
+    let mut l = plan.labels();
+    l.insert(COMPONENT_LABEL.into(), part.component().into());
+    l
+}
+
+/// ACL rules of the application user (`default`): everything but the
+/// profile's disabled commands, and never ACL (it could lift the rules),
+/// REPLICAOF/SLAVEOF/FAILOVER (Sentinel owns the topology).
+pub fn app_rules(plan: &Plan) -> String {
+    let mut rules = vec!["+@all".to_string()];
+    let mut denied: Vec<String> = plan.disabled_commands.iter().map(|c| c.to_ascii_lowercase()).collect();
+    for always in ["acl", "replicaof", "slaveof", "failover"] {
+        if !denied.iter().any(|d| d == always) {
+            denied.push(always.into());
+        }
+    }
+    rules.extend(denied.into_iter().map(|c| format!("-{c}")));
+    rules.join(" ")
+}
+
+/// What Sentinel sends to Redis (the Redis documentation's Sentinel ACL).
+pub const SENTINEL_RULES: &str = "resetchannels &__sentinel__:hello -@all +multi +exec +slaveof +replicaof +ping +info +role +subscribe +publish +config|rewrite +client|setname +client|kill +script|kill";
+/// What a replica sends to its primary.
+pub const REPLICATION_RULES: &str = "-@all +psync +replconf +ping";
+/// What redis_exporter and the HAProxy health check send: read-only.
+pub const EXPORTER_RULES: &str = "-@all +auth +hello +ping +select +client|setname +info +slowlog|get +slowlog|len +latency|latest +latency|histogram +dbsize";
+/// What clients may ask a Sentinel with the application password: where the
+/// primary is, and its events; never SENTINEL SET, FAILOVER, RESET...
+pub const SENTINEL_CLIENT_RULES: &str = "-@all +auth +hello +ping +role +client|setname +client|getname +subscribe +psubscribe +unsubscribe +punsubscribe +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|replicas +sentinel|slaves +sentinel|sentinels +sentinel|myid +sentinel|ckquorum";
+
+/// The files of the ConfigMap in mode sentinel.
+pub fn config_files(plan: &Plan, s: &SentinelPlan) -> BTreeMap<String, String> {
+    let base = render::context(plan);
+    let ctx = minijinja::context! {
+        // The base redis.conf without rename-command: ACLs disable commands here.
+        disabled_commands => Vec::<String>::new(),
+        nodes => &s.nodes,
+        node_count => plan.pod_count(),
+        node_dns_suffix => &s.node_dns_suffix,
+        sentinel_sts => &s.sentinel,
+        sentinel_dns_suffix => &s.sentinel_dns_suffix,
+        sentinel_count => s.count,
+        sentinel_port => SENTINEL_PORT,
+        proxy_health_port => PROXY_HEALTH_PORT,
+        quorum => s.quorum,
+        master_set => &s.master_set,
+        down_after_ms => s.down_after_ms,
+        failover_timeout_ms => s.failover_timeout_ms,
+        internal_dir => INTERNAL_DIR,
+        sentinel_dir => SENTINEL_DIR,
+        proxy_dir => PROXY_DIR,
+        app_rules => app_rules(plan),
+        sentinel_rules => SENTINEL_RULES,
+        replication_rules => REPLICATION_RULES,
+        exporter_rules => EXPORTER_RULES,
+        sentinel_client_rules => SENTINEL_CLIENT_RULES,
+        ..base
+    };
+    let mut files = BTreeMap::new();
+    files.insert("redis.conf".into(), render::render("redis.conf", ctx.clone()));
+    files.insert("probe.sh".into(), render::render("probe.sh", ctx.clone()));
+    for name in ["node.conf", "lib.sh", "node.sh", "sentinel.sh", "sentinel-probe.sh", "proxy.sh", "haproxy.cfg"] {
+        files.insert(name.into(), render::render(&format!("sentinel/{name}"), ctx.clone()));
+    }
+    files
+}
+
+fn config_map(plan: &Plan, s: &SentinelPlan) -> ConfigMap {
+    ConfigMap {
+        metadata: object_meta(&plan.names.config, &plan.namespace, plan.labels()),
+        data: Some(config_files(plan, s)),
+        ..Default::default()
+    }
+}
+
+/// `<release>-internal` in the Redis namespace: the passwords of the
+/// sentinel, replication and exporter users. Placeholders until sealed.
+fn internal_secret(
+    plan: &Plan,
+    s: &SentinelPlan,
+    sealed: Option<&SealedData>,
+    warnings: &mut Vec<String>,
+) -> SealedSecret {
+    let values = sealed.and_then(|d| {
+        d.internal.as_ref().filter(|i| d.scope != crate::sealed::Scope::Strict || i.secret_name == s.internal_secret)
+    });
+    let mut data = BTreeMap::new();
+    let mut missing = false;
+    for key in INTERNAL_KEYS {
+        match values.and_then(|v| v.values.get(key)) {
+            Some(c) => {
+                data.insert(key.to_string(), c.clone());
+            }
+            None => {
+                missing = true;
+                data.insert(key.to_string(), PLACEHOLDER_VALUE.to_string());
+            }
+        }
+    }
+    let mut meta = object_meta(&s.internal_secret, &plan.namespace, plan.labels());
+    let mut annotations = BTreeMap::new();
+    if let Some(a) = values.and_then(|_| sealed).and_then(|d| d.scope.annotation()) {
+        annotations.insert(a.to_string(), "true".to_string());
+    }
+    if missing {
+        annotations.insert(
+            PLACEHOLDER_ANNOTATION.into(),
+            "no sealed internal passwords yet: run `redis-gen seal --cert CERT.pem PROFILE`".into(),
+        );
+        warnings.push(format!(
+            "no sealed internal passwords (Secret {}): emitted a placeholder SealedSecret; run `redis-gen seal --cert CERT.pem {}` to generate and seal them",
+            s.internal_secret, plan.profile_name
+        ));
+    }
+    meta.annotations = (!annotations.is_empty()).then_some(annotations);
+    SealedSecret {
+        api_version: "bitnami.com/v1alpha1",
+        kind: "SealedSecret",
+        metadata: meta,
+        spec: SealedSecretSpec {
+            encrypted_data: data,
+            template: SecretTemplate {
+                metadata: object_meta(&s.internal_secret, &plan.namespace, plan.labels()),
+                type_: "Opaque".into(),
+            },
+        },
+    }
+}
+
+fn service_port(name: &str, number: u16) -> ServicePort {
+    ServicePort {
+        name: Some(name.into()),
+        port: number.into(),
+        target_port: Some(IntOrString::String(name.into())),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }
+}
+
+fn service(plan: &Plan, name: &str, labels: BTreeMap<String, String>, spec: ServiceSpec) -> Service {
+    Service { metadata: object_meta(name, &plan.namespace, labels), spec: Some(spec), ..Default::default() }
+}
+
+fn services(plan: &Plan, s: &SentinelPlan) -> Vec<Service> {
+    let redis = || Some(vec![service_port("redis", plan.port)]);
+    let sentinel = || Some(vec![service_port("sentinel", SENTINEL_PORT)]);
+    let headless = |name: &str, part: Part, ports| {
+        service(
+            plan,
+            name,
+            part_labels(plan, part),
+            ServiceSpec {
+                cluster_ip: Some("None".into()),
+                // Pods resolve each other by name before they are ready.
+                publish_not_ready_addresses: Some(true),
+                selector: Some(part_selector(plan, part)),
+                ports,
+                ..Default::default()
+            },
+        )
+    };
+    let cluster_ip = |name: &str, part: Part, ports| {
+        service(
+            plan,
+            name,
+            part_labels(plan, part),
+            ServiceSpec {
+                type_: Some("ClusterIP".into()),
+                selector: Some(part_selector(plan, part)),
+                ports,
+                ..Default::default()
+            },
+        )
+    };
+    let mut out = vec![
+        headless(&plan.names.headless, Part::Node, redis()),
+        headless(&s.sentinel_headless, Part::Sentinel, sentinel()),
+        // The primary, whichever pod it is: through HAProxy.
+        cluster_ip(&plan.names.master, Part::Proxy, redis()),
+        // Reads: any Redis pod (the primary included).
+        cluster_ip(&plan.names.replicas, Part::Node, redis()),
+        // Sentinel-aware clients.
+        cluster_ip(&s.sentinel, Part::Sentinel, sentinel()),
+    ];
+    if let Some(lb) = &plan.loadbalancer {
+        let mut svc = service(
+            plan,
+            &plan.names.external,
+            part_labels(plan, Part::Proxy),
+            ServiceSpec {
+                type_: Some("LoadBalancer".into()),
+                external_traffic_policy: Some("Local".into()),
+                load_balancer_source_ranges: Some(lb.source_ranges.clone()),
+                selector: Some(part_selector(plan, Part::Proxy)),
+                ports: redis(),
+                ..Default::default()
+            },
+        );
+        svc.metadata.annotations = Some(BTreeMap::from([(METALLB_IPS.into(), lb.ip.to_string())]));
+        out.push(svc);
+    }
+    if plan.metrics.is_some() {
+        out.push(service(
+            plan,
+            &plan.names.metrics,
+            metrics_labels(plan),
+            ServiceSpec {
+                type_: Some("ClusterIP".into()),
+                selector: Some(part_selector(plan, Part::Node)),
+                ports: Some(vec![service_port("metrics", METRICS_PORT)]),
+                ..Default::default()
+            },
+        ));
+    }
+    out
+}
+
+fn config_volume(plan: &Plan) -> Volume {
+    Volume {
+        name: "config".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: plan.names.config.clone(),
+            default_mode: Some(0o444),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn secret_volume(volume: &str, secret: &str, keys: &[&str]) -> Volume {
+    Volume {
+        name: volume.into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret.into()),
+            default_mode: Some(0o440),
+            items: Some(keys.iter().map(|k| KeyToPath { key: (*k).into(), path: (*k).into(), mode: None }).collect()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn port(name: &str, number: u16) -> ContainerPort {
+    ContainerPort {
+        name: Some(name.into()),
+        container_port: number.into(),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    }
+}
+
+fn script_probe(script: &str, kind: &str, initial_delay: i32, period: i32, failures: i32) -> Probe {
+    let mut p = exec_probe(kind, initial_delay, period, failures);
+    if let Some(exec) = p.exec.as_mut() {
+        exec.command = Some(vec!["sh".into(), format!("{}/{script}", paths::CONFIG_DIR), kind.into()]);
+    }
+    p
+}
+
+fn small(cpu_limit: &str, memory: &str) -> Resources {
+    Resources {
+        cpu_request: "10m".into(),
+        cpu_limit: cpu_limit.into(),
+        memory_request: memory.into(),
+        memory_limit: memory.into(),
+    }
+}
+
+fn pod_spec(
+    plan: &Plan,
+    part: Part,
+    init: Vec<Container>,
+    containers: Vec<Container>,
+    volumes: Vec<Volume>,
+    grace: i64,
+) -> PodSpec {
+    PodSpec {
+        service_account_name: Some(plan.names.service_account.clone()),
+        automount_service_account_token: Some(false),
+        enable_service_links: Some(false),
+        termination_grace_period_seconds: Some(grace),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(RUN_AS),
+            run_as_group: Some(RUN_AS),
+            fs_group: Some(RUN_AS),
+            fs_group_change_policy: Some("OnRootMismatch".into()),
+            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), localhost_profile: None }),
+            ..Default::default()
+        }),
+        // Soft: spread the pods of each part over nodes when there are nodes.
+        affinity: Some(Affinity {
+            pod_anti_affinity: Some(PodAntiAffinity {
+                preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
+                    weight: 100,
+                    pod_affinity_term: PodAffinityTerm {
+                        label_selector: Some(selector(part_selector(plan, part))),
+                        topology_key: "kubernetes.io/hostname".into(),
+                        ..Default::default()
+                    },
+                }]),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        init_containers: (!init.is_empty()).then_some(init),
+        containers,
+        volumes: Some(volumes),
+        ..Default::default()
+    }
+}
+
+fn template(plan: &Plan, part: Part, checksums: &[(String, String)], spec: PodSpec) -> PodTemplateSpec {
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(part_labels(plan, part)),
+            annotations: Some(checksums.iter().cloned().collect()),
+            ..Default::default()
+        }),
+        spec: Some(spec),
+    }
+}
+
+fn stateful_set(
+    plan: &Plan,
+    name: &str,
+    service: &str,
+    replicas: i32,
+    template: PodTemplateSpec,
+    claims: Option<Vec<PersistentVolumeClaim>>,
+) -> StatefulSet {
+    let part = template.metadata.as_ref().and_then(|m| m.labels.as_ref()).and_then(|l| l.get(COMPONENT_LABEL)).cloned();
+    let mut labels = plan.labels();
+    labels.extend(part.map(|p| (COMPONENT_LABEL.to_string(), p)));
+    let selector_labels: BTreeMap<String, String> = labels
+        .iter()
+        .filter(|(k, _)| plan.selector().contains_key(*k) || *k == COMPONENT_LABEL)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    StatefulSet {
+        metadata: object_meta(name, &plan.namespace, labels),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(replicas),
+            service_name: Some(service.into()),
+            selector: selector(selector_labels),
+            pod_management_policy: Some("Parallel".into()),
+            update_strategy: Some(StatefulSetUpdateStrategy {
+                type_: Some("RollingUpdate".into()),
+                ..Default::default()
+            }),
+            persistent_volume_claim_retention_policy: claims.as_ref().map(|_| {
+                StatefulSetPersistentVolumeClaimRetentionPolicy {
+                    when_deleted: Some("Retain".into()),
+                    when_scaled: Some("Retain".into()),
+                }
+            }),
+            revision_history_limit: Some(10),
+            template,
+            volume_claim_templates: claims,
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn node_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String)]) -> StatefulSet {
+    let script = |arg: &str| Some(vec!["sh".into(), format!("{}/node.sh", paths::CONFIG_DIR), arg.into()]);
+    let mut init_mounts = vec![mount("config", paths::CONFIG_DIR, true), mount("internal", INTERNAL_DIR, true)];
+    let mut volumes = vec![
+        config_volume(plan),
+        secret_volume("credentials", &plan.names.secret, &[PASSWORD_KEY]),
+        secret_volume("internal", &s.internal_secret, &INTERNAL_KEYS),
+        memory_dir("run"),
+        Volume {
+            name: "tmp".into(),
+            empty_dir: Some(EmptyDirVolumeSource { medium: None, size_limit: Some(Quantity("64Mi".into())) }),
+            ..Default::default()
+        },
+    ];
+    let mut containers = vec![Container {
+        name: "redis".into(),
+        image: Some(plan.redis_image.clone()),
+        image_pull_policy: pull_policy(&plan.redis_image),
+        command: script("start"),
+        ports: Some(vec![port("redis", plan.port)]),
+        resources: Some(resources(&plan.master)),
+        security_context: Some(restricted()),
+        liveness_probe: Some(exec_probe("liveness", 30, 10, 6)),
+        readiness_probe: Some(exec_probe("readiness", 5, 5, 3)),
+        volume_mounts: Some(vec![
+            mount("config", paths::CONFIG_DIR, true),
+            mount("credentials", paths::SECRET_DIR, true),
+            mount("internal", INTERNAL_DIR, true),
+            // Written at every start by node.sh (and by CONFIG REWRITE).
+            mount("run", paths::RUNTIME_DIR, false),
+            mount(DATA_VOLUME, paths::DATA_DIR, false),
+            mount("tmp", paths::TMP_DIR, false),
+        ]),
+        ..Default::default()
+    }];
+    if let Some(mut exporter) = exporter_container(plan) {
+        // The exporter user has no CONFIG: INFO gives maxmemory.
+        let mut vars: Vec<_> = exporter
+            .env
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e.name != "REDIS_EXPORTER_CONFIG_COMMAND")
+            .collect();
+        vars.push(env("REDIS_USER", "exporter"));
+        vars.push(env("REDIS_EXPORTER_CONFIG_COMMAND", "-"));
+        exporter.env = Some(vars);
+        containers.push(exporter);
+        volumes.push(memory_dir("exporter-run"));
+        init_mounts.push(mount("exporter-run", paths::EXPORTER_DIR, false));
+    }
+    let init = Container {
+        name: "config".into(),
+        image: Some(plan.redis_image.clone()),
+        image_pull_policy: pull_policy(&plan.redis_image),
+        command: script("init"),
+        resources: Some(resources(&small("100m", "32Mi"))),
+        security_context: Some(restricted()),
+        volume_mounts: Some(init_mounts),
+        ..Default::default()
+    };
+    let claim = PersistentVolumeClaim {
+        metadata: ObjectMeta {
+            name: Some(DATA_VOLUME.into()),
+            labels: Some(part_labels(plan, Part::Node)),
+            ..Default::default()
+        },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            storage_class_name: Some(plan.storage_class.clone()),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some(BTreeMap::from([("storage".into(), Quantity(plan.storage_size.clone()))])),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let spec = pod_spec(plan, Part::Node, vec![init], containers, volumes, plan.termination_grace_period_seconds);
+    stateful_set(
+        plan,
+        &s.nodes,
+        &plan.names.headless,
+        plan.pod_count(),
+        template(plan, Part::Node, checksums, spec),
+        Some(vec![claim]),
+    )
+}
+
+fn sentinel_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String)]) -> StatefulSet {
+    let container = Container {
+        name: "sentinel".into(),
+        image: Some(plan.redis_image.clone()),
+        image_pull_policy: pull_policy(&plan.redis_image),
+        command: Some(vec!["sh".into(), format!("{}/sentinel.sh", paths::CONFIG_DIR)]),
+        ports: Some(vec![port("sentinel", SENTINEL_PORT)]),
+        resources: Some(resources(&Resources {
+            cpu_request: "50m".into(),
+            cpu_limit: "250m".into(),
+            memory_request: "64Mi".into(),
+            memory_limit: "128Mi".into(),
+        })),
+        security_context: Some(restricted()),
+        liveness_probe: Some(script_probe("sentinel-probe.sh", "liveness", 30, 10, 6)),
+        readiness_probe: Some(script_probe("sentinel-probe.sh", "readiness", 5, 5, 3)),
+        volume_mounts: Some(vec![
+            mount("config", paths::CONFIG_DIR, true),
+            mount("credentials", paths::SECRET_DIR, true),
+            mount("internal", INTERNAL_DIR, true),
+            mount("run", SENTINEL_DIR, false),
+        ]),
+        ..Default::default()
+    };
+    let volumes = vec![
+        config_volume(plan),
+        secret_volume("credentials", &plan.names.secret, &[PASSWORD_KEY]),
+        secret_volume("internal", &s.internal_secret, &["sentinel-password"]),
+        memory_dir("run"),
+    ];
+    let spec = pod_spec(plan, Part::Sentinel, vec![], vec![container], volumes, 10);
+    stateful_set(
+        plan,
+        &s.sentinel,
+        &s.sentinel_headless,
+        s.count,
+        template(plan, Part::Sentinel, checksums, spec),
+        None,
+    )
+}
+
+fn proxy_deployment(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String)]) -> Deployment {
+    let health = |delay| Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some("/healthz".into()),
+            port: IntOrString::String("health".into()),
+            ..Default::default()
+        }),
+        initial_delay_seconds: Some(delay),
+        period_seconds: Some(10),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(3),
+        ..Default::default()
+    };
+    let init = Container {
+        name: "config".into(),
+        image: Some(s.proxy_image.clone()),
+        image_pull_policy: pull_policy(&s.proxy_image),
+        command: Some(vec!["sh".into(), format!("{}/proxy.sh", paths::CONFIG_DIR)]),
+        resources: Some(resources(&small("100m", "32Mi"))),
+        security_context: Some(restricted()),
+        volume_mounts: Some(vec![
+            mount("config", paths::CONFIG_DIR, true),
+            mount("internal", INTERNAL_DIR, true),
+            mount("run", PROXY_DIR, false),
+        ]),
+        ..Default::default()
+    };
+    let container = Container {
+        name: "haproxy".into(),
+        image: Some(s.proxy_image.clone()),
+        image_pull_policy: pull_policy(&s.proxy_image),
+        command: Some(vec!["haproxy".into(), "-db".into(), "-f".into(), format!("{PROXY_DIR}/haproxy.cfg")]),
+        ports: Some(vec![port("redis", plan.port), port("health", PROXY_HEALTH_PORT)]),
+        resources: Some(resources(&Resources {
+            cpu_request: "50m".into(),
+            cpu_limit: "500m".into(),
+            memory_request: "64Mi".into(),
+            memory_limit: "128Mi".into(),
+        })),
+        security_context: Some(restricted()),
+        liveness_probe: Some(health(10)),
+        readiness_probe: Some(health(2)),
+        volume_mounts: Some(vec![mount("run", PROXY_DIR, true)]),
+        ..Default::default()
+    };
+    let volumes = vec![
+        config_volume(plan),
+        secret_volume("internal", &s.internal_secret, &["exporter-password"]),
+        memory_dir("run"),
+    ];
+    let spec = pod_spec(plan, Part::Proxy, vec![init], vec![container], volumes, 30);
+    Deployment {
+        metadata: object_meta(&s.proxy, &plan.namespace, part_labels(plan, Part::Proxy)),
+        spec: Some(DeploymentSpec {
+            replicas: Some(PROXY_REPLICAS),
+            selector: selector(part_selector(plan, Part::Proxy)),
+            revision_history_limit: Some(10),
+            template: template(plan, Part::Proxy, checksums, spec),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// At most one pod of each part down by eviction: the Redis pods keep a
+/// primary or a replica to promote, the Sentinels keep their majority (3 or
+/// more), HAProxy keeps one of its two pods. Unhealthy pods may always be
+/// evicted, so a broken pod never blocks a drain.
+fn disruption_budgets(plan: &Plan, s: &SentinelPlan) -> Vec<PodDisruptionBudget> {
+    [(plan.release.clone(), Part::Node), (s.sentinel.clone(), Part::Sentinel), (s.proxy.clone(), Part::Proxy)]
+        .into_iter()
+        .map(|(name, part)| PodDisruptionBudget {
+            metadata: object_meta(&name, &plan.namespace, part_labels(plan, part)),
+            spec: Some(PodDisruptionBudgetSpec {
+                max_unavailable: Some(IntOrString::Int(1)),
+                selector: Some(selector(part_selector(plan, part))),
+                unhealthy_pod_eviction_policy: Some("AlwaysAllow".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn tcp(port: u16) -> NetworkPolicyPort {
+    NetworkPolicyPort { port: Some(IntOrString::Int(port.into())), protocol: Some("TCP".into()), ..Default::default() }
+}
+
+fn namespace_peer(ns: &str) -> NetworkPolicyPeer {
+    NetworkPolicyPeer {
+        namespace_selector: Some(selector(BTreeMap::from([("kubernetes.io/metadata.name".into(), ns.to_string())]))),
+        ..Default::default()
+    }
+}
+
+fn pods_peer(plan: &Plan, part: Part) -> NetworkPolicyPeer {
+    NetworkPolicyPeer { pod_selector: Some(selector(part_selector(plan, part))), ..Default::default() }
+}
+
+fn dns_egress() -> NetworkPolicyEgressRule {
+    let dns = |protocol: &str| NetworkPolicyPort {
+        port: Some(IntOrString::Int(53)),
+        protocol: Some(protocol.into()),
+        ..Default::default()
+    };
+    NetworkPolicyEgressRule {
+        to: Some(vec![NetworkPolicyPeer {
+            namespace_selector: Some(selector(BTreeMap::from([(
+                "kubernetes.io/metadata.name".into(),
+                "kube-system".into(),
+            )]))),
+            pod_selector: Some(selector(BTreeMap::from([("k8s-app".into(), "kube-dns".into())]))),
+            ..Default::default()
+        }]),
+        ports: Some(vec![dns("UDP"), dns("TCP")]),
+    }
+}
+
+/// One policy per part. Redis pods: clients of the release's namespaces
+/// (through `<release>-replicas` directly, through HAProxy for the primary),
+/// Sentinels and each other; Sentinels: each other, the Redis pods and
+/// sentinel-aware clients; HAProxy: the namespaces and the private network.
+fn network_policies(plan: &Plan, s: &SentinelPlan) -> Vec<NetworkPolicy> {
+    let namespaces: Vec<NetworkPolicyPeer> = plan.secret_namespaces().into_iter().map(namespace_peer).collect();
+    let policy =
+        |name: &str, part: Part, ingress: Vec<NetworkPolicyIngressRule>, egress: Vec<NetworkPolicyEgressRule>| {
+            NetworkPolicy {
+                metadata: object_meta(name, &plan.namespace, part_labels(plan, part)),
+                spec: Some(NetworkPolicySpec {
+                    pod_selector: Some(selector(part_selector(plan, part))),
+                    policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+                    ingress: Some(ingress),
+                    egress: Some(egress),
+                }),
+            }
+        };
+    let to = |part: Part, port: u16| NetworkPolicyEgressRule {
+        to: Some(vec![pods_peer(plan, part)]),
+        ports: Some(vec![tcp(port)]),
+    };
+
+    let mut node_ingress =
+        vec![NetworkPolicyIngressRule { from: Some(namespaces.clone()), ports: Some(vec![tcp(plan.port)]) }];
+    if plan.metrics.is_some() {
+        node_ingress.push(NetworkPolicyIngressRule {
+            from: Some(vec![namespace_peer(&plan.monitoring_namespace)]),
+            ports: Some(vec![tcp(METRICS_PORT)]),
+        });
+    }
+    let mut proxy_peers = namespaces.clone();
+    if let Some(lb) = &plan.loadbalancer {
+        proxy_peers.extend(lb.source_ranges.iter().map(|cidr| NetworkPolicyPeer {
+            ip_block: Some(IPBlock { cidr: cidr.clone(), except: None }),
+            ..Default::default()
+        }));
+    }
+    vec![
+        policy(
+            &plan.release,
+            Part::Node,
+            node_ingress,
+            vec![to(Part::Node, plan.port), to(Part::Sentinel, SENTINEL_PORT), dns_egress()],
+        ),
+        policy(
+            &s.sentinel,
+            Part::Sentinel,
+            vec![NetworkPolicyIngressRule { from: Some(namespaces), ports: Some(vec![tcp(SENTINEL_PORT)]) }],
+            vec![to(Part::Node, plan.port), to(Part::Sentinel, SENTINEL_PORT), dns_egress()],
+        ),
+        policy(
+            &s.proxy,
+            Part::Proxy,
+            vec![NetworkPolicyIngressRule { from: Some(proxy_peers), ports: Some(vec![tcp(plan.port)]) }],
+            vec![to(Part::Node, plan.port), dns_egress()],
+        ),
+    ]
+}
+
+/// Every object of a sentinel-mode release, in apply order.
+pub fn build(plan: &Plan, s: &SentinelPlan, sealed: Option<&SealedData>) -> Built {
+    let mut warnings = Vec::new();
+    let credentials = secrets::sealed_secrets(plan, sealed, &mut warnings);
+    let internal = internal_secret(plan, s, sealed, &mut warnings);
+    let config = config_map(plan, s);
+    let checksums = vec![
+        (CONFIG_CHECKSUM.to_string(), sha256_of(&config.data)),
+        (
+            SECRET_CHECKSUM.to_string(),
+            sha256_of(&(credentials.first().map(|c| &c.spec.encrypted_data), &internal.spec.encrypted_data)),
+        ),
+    ];
+
+    let mut out = vec![Manifest::typed(&policy::namespace(plan)), Manifest::typed(&service_account(plan))];
+    out.extend(credentials.iter().map(secrets::manifest));
+    out.push(secrets::manifest(&internal));
+    out.push(Manifest::typed(&config));
+    out.extend(services(plan, s).iter().map(Manifest::typed));
+    out.push(Manifest::typed(&node_stateful_set(plan, s, &checksums)));
+    out.push(Manifest::typed(&sentinel_stateful_set(plan, s, &checksums)));
+    out.push(Manifest::typed(&proxy_deployment(plan, s, &checksums)));
+    out.extend(disruption_budgets(plan, s).iter().map(Manifest::typed));
+    out.extend(network_policies(plan, s).iter().map(Manifest::typed));
+    if let Some(sm) = monitoring::service_monitor(plan) {
+        out.push(monitoring::manifest(&sm));
+    }
+    Built { manifests: out, warnings }
+}
