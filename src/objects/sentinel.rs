@@ -178,7 +178,7 @@ fn internal_secret(
     }
     let mut meta = object_meta(&s.internal_secret, &plan.namespace, plan.labels());
     let mut annotations = BTreeMap::new();
-    if let Some(a) = values.and_then(|_| sealed).and_then(|d| d.scope.annotation()) {
+    if let Some(a) = values.and(sealed).and_then(|d| d.scope.annotation()) {
         annotations.insert(a.to_string(), "true".to_string());
     }
     if missing {

@@ -14,11 +14,23 @@ import tempfile
 import pytest
 import yaml
 
-from conftest import OUT, PROFILES, run
+from conftest import OUT, PROFILES, ROOT, run
 from k8s import crd_errors, crd_schemas, kubernetes_validate, load_objects
 
 HOMELAB = PROFILES / "homelab.toml"
+SENTINEL = ROOT / "tests" / "profiles" / "sentinel.toml"
 DIGEST = "sha256:" + "0123456789abcdef" * 4
+
+
+@pytest.fixture(scope="module", params=["homelab", "sentinel"])
+def out_dir(request, tmp_path_factory):
+    """The committed out/ (replication mode), and a build of the sentinel-mode
+    test profile: the tool checks below hold for both."""
+    if request.param == "homelab":
+        return OUT
+    out = tmp_path_factory.mktemp("sentinel") / "out"
+    run("build", SENTINEL, "-o", out)
+    return out
 
 
 def builtin_files(out_dir):
@@ -28,8 +40,8 @@ def builtin_files(out_dir):
 
 
 @pytest.mark.parametrize("version", ["1.33", "1.37"])
-def test_builtin_objects_pass_strict_schema(version):
-    files = builtin_files(OUT)
+def test_builtin_objects_pass_strict_schema(version, out_dir):
+    files = builtin_files(out_dir)
     assert len(files) >= 10
     rc, output = kubernetes_validate(files, version)
     assert rc == 0, output
@@ -42,9 +54,9 @@ def test_strict_schema_validation_can_fail(tmp_path):
     assert rc != 0, output
 
 
-def test_custom_resources_pass_their_crds():
+def test_custom_resources_pass_their_crds(out_dir):
     schemas = crd_schemas()
-    custom = [(p, o) for p, o in load_objects(OUT) if (o["apiVersion"], o["kind"]) in schemas]
+    custom = [(p, o) for p, o in load_objects(out_dir) if (o["apiVersion"], o["kind"]) in schemas]
     kinds = {o["kind"] for _, o in custom}
     assert {"SealedSecret", "ServiceMonitor"} <= kinds
     for path, obj in custom:
@@ -58,13 +70,13 @@ def test_crd_validation_rejects_undeclared_fields():
     assert any("scrapeEvery" in e for e in crd_errors(monitor))
 
 
-def test_kustomize_builds_every_file():
+def test_kustomize_builds_every_file(out_dir):
     if shutil.which("kubectl") is None:
         pytest.fail("kubectl is not installed: `kubectl kustomize out/` cannot be checked")
-    proc = subprocess.run(["kubectl", "kustomize", str(OUT)], capture_output=True, text=True)
+    proc = subprocess.run(["kubectl", "kustomize", str(out_dir)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     rendered = [d for d in yaml.safe_load_all(proc.stdout) if d]
-    assert len(rendered) == len(load_objects(OUT))
+    assert len(rendered) == len(load_objects(out_dir))
 
 
 def checkov(directory):
@@ -83,8 +95,8 @@ def checkov(directory):
 
 
 @pytest.fixture(scope="module")
-def checkov_tagged():
-    return checkov(OUT)
+def checkov_tagged(out_dir):
+    return checkov(out_dir)
 
 
 def test_checkov_fails_only_digest_pinning_with_tags(checkov_tagged):
@@ -94,10 +106,16 @@ def test_checkov_fails_only_digest_pinning_with_tags(checkov_tagged):
     assert report["summary"]["passed"] > 100
 
 
-def test_checkov_passes_everything_with_digests(tmp_path):
-    text = HOMELAB.read_text()
-    text = text.replace('redis_image       = "redis:8.2"', f'redis_image       = "redis:8.2@{DIGEST}"')
+@pytest.mark.parametrize("profile", [HOMELAB, SENTINEL], ids=["homelab", "sentinel"])
+def test_checkov_passes_everything_with_digests(tmp_path, profile):
+    text = profile.read_text()
+    if "redis_image" in text:
+        text = text.replace('redis_image       = "redis:8.2"', f'redis_image       = "redis:8.2@{DIGEST}"')
+    else:
+        text += f'redis_image = "redis:8.2@{DIGEST}"\n'
     text += f'exporter_image = "oliver006/redis_exporter:v1.88.0@{DIGEST}"\n'
+    if profile == SENTINEL:
+        text += f'proxy_image = "haproxy:3.2@{DIGEST}"\n'
     profile = tmp_path / "pinned.toml"
     profile.write_text(text)
     out = tmp_path / "out"

@@ -432,9 +432,10 @@ def test_five_failovers_in_a_row_lose_no_write_acknowledged_by_a_replica(ha):
     # Every acknowledged write is on the primary and on every replica.
     for p in nodes(ha):
         missing = []
-        for start in range(0, len(acknowledged), 500):
-            batch = acknowledged[start : start + 500]
-            rc, out = p.cli("MGET", *batch, auth=APP, timeout=20)
-            values = out.split("\n")
-            missing += [k for k, v in zip(batch, values) if v != str(int(k.split("-")[1]))]
+        with Resp(ha, client_pod(ha), p.ip, 6379, timeout=10) as c:
+            assert c.call("AUTH", APP) == "OK"
+            for start in range(0, len(acknowledged), 1000):
+                batch = acknowledged[start : start + 1000]
+                values = c.call("MGET", *batch)
+                missing += [k for k, v in zip(batch, values) if v != str(int(k.split("-")[1]))]
         assert not missing, (p.name, len(missing), missing[:5])
