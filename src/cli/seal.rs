@@ -14,6 +14,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::rngs::SysRng;
 use redis_gen::compile;
+use redis_gen::seal::internal::{self, InternalTarget};
 use redis_gen::seal::update::{self, Options, PasswordUse, Target};
 use redis_gen::seal::{cert, password};
 use redis_gen::sealed::{self, Scope};
@@ -133,7 +134,23 @@ pub fn run(a: Args) -> Result<(), Failed> {
     };
     let pass: Option<&str> = given.as_deref().or(generated.as_deref()).map(String::as_str);
 
-    let data = update::apply(existing.as_ref(), &update, &target, &key, pass, &mut SysRng).map_err(fail)?;
+    let mut data = update::apply(existing.as_ref(), &update, &target, &key, pass, &mut SysRng).map_err(fail)?;
+    // Mode sentinel: the internal users' passwords, generated and sealed
+    // (only into the Redis namespace); none in replication mode.
+    data.internal = None;
+    if let Some(s) = &plan.sentinel {
+        let target = InternalTarget {
+            namespace: plan.namespace.clone(),
+            secret_name: s.internal_secret.clone(),
+            keys: redis_gen::objects::sentinel::INTERNAL_KEYS.iter().map(|k| k.to_string()).collect(),
+        };
+        let (values, done) =
+            internal::update(existing.as_ref(), &target, update.scope, &key, a.rotate, &mut SysRng).map_err(fail)?;
+        if !done.generated.is_empty() {
+            eprintln!("generated and sealed {} (Secret {})", done.generated.join(", "), target.secret_name);
+        }
+        data.internal = Some(values);
+    }
 
     // The password goes where the user asked, before the sealed file
     // changes, so a failure leaves the old state whole.

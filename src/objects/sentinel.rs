@@ -779,3 +779,98 @@ pub fn build(plan: &Plan, s: &SentinelPlan, sealed: Option<&SealedData>) -> Buil
     }
     Built { manifests: out, warnings }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Profile;
+
+    const SENTINEL: &str = "mode = \"sentinel\"\nreplica_count = 2\n";
+
+    fn plan(text: &str) -> Plan {
+        Plan::resolve(&Profile::parse("t.toml", text).unwrap()).unwrap()
+    }
+
+    fn errors(text: &str) -> Vec<(String, String)> {
+        Plan::resolve(&Profile::parse("t.toml", text).unwrap())
+            .expect_err("should be refused")
+            .into_iter()
+            .map(|d| (d.key, d.message))
+            .collect()
+    }
+
+    fn kinds(text: &str) -> Vec<(String, String)> {
+        crate::objects::build(&plan(text), None).manifests.into_iter().map(|m| (m.kind.to_string(), m.name)).collect()
+    }
+
+    #[test]
+    fn sentinel_settings_resolve_with_a_majority_quorum() {
+        let p = plan(SENTINEL);
+        let s = p.sentinel.as_ref().unwrap();
+        assert_eq!((s.count, s.quorum, s.down_after_ms, s.failover_timeout_ms), (3, 2, 5000, 10000));
+        assert_eq!(plan(&format!("{SENTINEL}sentinel_count = 5\n")).sentinel.unwrap().quorum, 3);
+        assert_eq!(s.node_dns_suffix, ".redis-shared-headless.redis.svc.cluster.local");
+        assert!(plan("").sentinel.is_none());
+    }
+
+    #[test]
+    fn sentinel_mode_refuses_what_cannot_fail_over() {
+        let e = errors(
+            "mode = \"sentinel\"\nreplica_count = 0\nsentinel_count = 4\nport = 26379\nproxy_image = \"haproxy\"\nsentinel_down_after_ms = 10\n",
+        );
+        let keys: Vec<_> = e.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(keys, ["replica_count", "port", "sentinel_count", "sentinel_down_after_ms", "proxy_image"], "{e:?}");
+        assert!(errors("mode = \"cluster\"\n")[0].1.contains("replication, sentinel"));
+    }
+
+    #[test]
+    fn objects_of_sentinel_mode() {
+        let k = kinds(SENTINEL);
+        for (kind, name) in [
+            ("StatefulSet", "redis-shared-node"),
+            ("StatefulSet", "redis-shared-sentinel"),
+            ("Deployment", "redis-shared-proxy"),
+            ("Service", "redis-shared-master"),
+            ("Service", "redis-shared-sentinel"),
+            ("Service", "redis-shared-sentinel-headless"),
+            ("SealedSecret", "redis-shared-internal"),
+            ("PodDisruptionBudget", "redis-shared-sentinel"),
+            ("PodDisruptionBudget", "redis-shared-proxy"),
+            ("NetworkPolicy", "redis-shared-sentinel"),
+            ("NetworkPolicy", "redis-shared-proxy"),
+        ] {
+            assert!(k.contains(&(kind.to_string(), name.to_string())), "{kind} {name}: {k:?}");
+        }
+        // No fixed primary: one StatefulSet for every Redis pod.
+        assert!(!k.contains(&("StatefulSet".to_string(), "redis-shared-master".to_string())));
+        assert_eq!(k[0].0, "Namespace");
+        assert_eq!(k.last().unwrap().0, "ServiceMonitor");
+    }
+
+    #[test]
+    fn disabled_commands_become_acl_rules_not_renames() {
+        let p = plan(SENTINEL);
+        let files = config_files(&p, p.sentinel.as_ref().unwrap());
+        assert!(!files["redis.conf"].contains("rename-command"));
+        assert!(
+            files["node.sh"].contains("+@all -flushdb -flushall -config -shutdown -acl -replicaof -slaveof -failover")
+        );
+        // The passwords come from the Secret files at run time only.
+        for (name, text) in &files {
+            assert!(!text.contains("requirepass"), "{name}");
+        }
+        assert!(files["haproxy.cfg"].contains("tcp-check expect string role:master"));
+        assert!(files["sentinel.sh"].contains("sentinel resolve-hostnames yes"));
+    }
+
+    #[test]
+    fn internal_passwords_are_placeholders_until_sealed() {
+        let built = crate::objects::build(&plan(SENTINEL), None);
+        assert!(built.warnings.iter().any(|w| w.contains("redis-shared-internal")), "{:?}", built.warnings);
+        let internal = built.manifests.iter().find(|m| m.name == "redis-shared-internal").unwrap();
+        let text = serde_yaml::to_string(&internal.body).unwrap();
+        for key in INTERNAL_KEYS {
+            assert!(text.contains(&format!("{key}: {PLACEHOLDER_VALUE}")), "{text}");
+        }
+    }
+}

@@ -4,6 +4,7 @@
 //! - `cert`: reads the controller's certificate as kubeseal does.
 //! - `hybrid`: the RSA-OAEP + AES-GCM scheme of the controller.
 //! - `password`: generated or given passwords.
+//! - `internal`: mode sentinel's generated internal passwords.
 //! - `update`: what one `redis-gen seal` run changes in the sealed data:
 //!   existing ciphertexts stay byte-identical unless a rotation or a change
 //!   of scope, key or Secret name makes them stale.
@@ -13,6 +14,7 @@
 
 pub mod cert;
 pub mod hybrid;
+pub mod internal;
 pub mod password;
 pub mod update;
 

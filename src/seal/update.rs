@@ -157,7 +157,8 @@ pub fn apply<R: TryCryptoRng + ?Sized>(
         secret_name: target.secret_name.clone(),
         public_key_sha256: key.key_sha256.clone(),
         secrets,
-        internal: existing.and_then(|e| e.internal.clone()),
+        // Mode sentinel: set by the caller (seal::internal).
+        internal: None,
     })
 }
 

@@ -10,17 +10,22 @@ failover with its rejoin, then five failovers in a row. Clients reach the
 primary the way an application does: through `<release>-master`, i.e. the
 HAProxy pods. Needs root (see docs/runtime.md). Issue 7."""
 
+import base64
 import secrets
+import shutil
 import signal
 import socket
 import statistics
+import subprocess
 import threading
 import time
 
 import pytest
+import yaml
 
-from conftest import ROOT, run
+from conftest import BIN, ROOT, run
 from harness import Deployment
+from k8s import crd_errors, crd_schemas
 
 PROFILE = ROOT / "tests" / "profiles" / "sentinel.toml"
 RELEASE = "ha"
@@ -439,3 +444,52 @@ def test_five_failovers_in_a_row_lose_no_write_acknowledged_by_a_replica(ha):
                 values = c.call("MGET", *batch)
                 missing += [k for k, v in zip(batch, values) if v != str(int(k.split("-")[1]))]
         assert not missing, (p.name, len(missing), missing[:5])
+
+
+# -- sealing the internal passwords ------------------------------------------------------
+
+
+def test_seal_generates_and_seals_the_internal_passwords_without_churn(tmp_path):
+    from kubesealpy import SealedSecret, Unsealer
+
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:4096", "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
+         "-subj", "/CN=sealed-secret/O=sealed-secret", "-days", "30"],
+        cwd=tmp_path, check=True, capture_output=True,
+    )  # fmt: skip
+    unsealer = Unsealer.from_private_key_file(tmp_path / "key.pem")
+    profile = tmp_path / "sentinel.toml"
+    shutil.copy(PROFILE, profile)
+
+    def redis_gen(*args, input=None):
+        p = subprocess.run([str(BIN), *map(str, args)], capture_output=True, text=True, input=input, cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        return p
+
+    def internal_values(out):
+        doc = yaml.safe_load((out / f"sealedsecret-{RELEASE}-internal.yaml").read_text())
+        assert crd_errors(doc, crd_schemas()) == []
+        assert "redis-gen.io/placeholder" not in (doc["metadata"].get("annotations") or {})
+        secret = unsealer.unseal(SealedSecret.model_validate(doc))
+        return {k: base64.b64decode(v).decode() for k, v in secret.data.items()}, doc["spec"]["encryptedData"]
+
+    redis_gen("seal", "--cert", "cert.pem", "sentinel.toml")
+    sealed = (tmp_path / "sentinel.sealed.yaml").read_bytes()
+    built = redis_gen("build", "sentinel.toml", "-o", "out")
+    assert "placeholder" not in built.stderr, built.stderr
+    values, ciphertexts = internal_values(tmp_path / "out")
+    assert sorted(values) == sorted(INTERNAL)
+    assert len(set(values.values())) == 3 and all(len(v) == 40 for v in values.values())
+    # Only the Redis namespace gets the internal Secret.
+    assert not list((tmp_path / "out").glob(f"sealedsecret-{RELEASE}-internal.*.yaml"))
+    # No plaintext internal password in any file written.
+    for f in [tmp_path / "sentinel.sealed.yaml", *(tmp_path / "out").iterdir()]:
+        assert not any(v.encode() in f.read_bytes() for v in values.values()), f
+
+    # Sealing again changes no byte; --rotate makes new internal passwords too.
+    redis_gen("seal", "--cert", "cert.pem", "sentinel.toml")
+    assert (tmp_path / "sentinel.sealed.yaml").read_bytes() == sealed
+    redis_gen("seal", "--cert", "cert.pem", "--rotate", "sentinel.toml")
+    redis_gen("build", "sentinel.toml", "-o", "out2")
+    rotated, _ = internal_values(tmp_path / "out2")
+    assert all(rotated[k] != values[k] for k in values)
