@@ -11,7 +11,8 @@ use super::Failed;
 
 /// Reads and compiles a profile and its sealed data, printing diagnostics.
 pub fn load(path: &Path) -> Result<Compiled, Failed> {
-    let shown = path.display().to_string();
+    // Escaped: a file name may hold a newline or a terminal escape sequence.
+    let shown = redis_gen::diag::escape(&path.display().to_string());
     let text = std::fs::read(path).map_err(|e| {
         eprintln!("error: cannot read {shown}: {e}");
         Failed
@@ -42,7 +43,7 @@ pub fn report(file: &str, text: &str, diags: &[Diagnostic]) {
         eprint!("{}", render(file, text, d, "error"));
     }
     let n = diags.len();
-    eprintln!("{file}: {n} error{}", if n == 1 { "" } else { "s" });
+    eprintln!("{}: {n} error{}", redis_gen::diag::escape(file), if n == 1 { "" } else { "s" });
 }
 
 /// The sealed data beside a profile, if there is any.
