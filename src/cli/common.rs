@@ -26,7 +26,7 @@ pub fn load(path: &Path) -> Result<Compiled, Failed> {
     match compile(&name, &text, sealed.as_ref()) {
         Ok(c) => {
             for w in &c.warnings {
-                eprintln!("warning: {w}");
+                eprintln!("warning: {}", redis_gen::diag::escape(w));
             }
             Ok(c)
         }
