@@ -327,7 +327,7 @@ fn hostile_sealed_ciphertexts_stay_plain_strings() {
         }
         for w in &c.warnings {
             let shown = redis_gen::diag::escape(w);
-            assert!(!shown.chars().any(|c| is_unsafe(c)), "{shown:?}");
+            assert!(!shown.chars().any(is_unsafe), "{shown:?}");
         }
     }
 }
