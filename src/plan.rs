@@ -591,7 +591,7 @@ impl Plan {
                 Some(s) => ("replica_memory_limit", Some(s.clone())),
                 None => ("maxmemory", maxmemory.span.clone()),
             };
-            c.err(key, span, format!("the replicas' memory limit `{}` is below maxmemory ({maxmemory_bytes} bytes, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
+            c.err(key, span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
         }
         let maxmemory_policy = c.one_of(
             "maxmemory_policy",
@@ -834,6 +834,15 @@ fn cap_cpu_request(req: Sp<String>, limit: &Sp<String>, explicit: bool) -> Sp<St
     }
 }
 
+/// `1536Mi`, `3Gi` or `1000 bytes`: a byte count as a user would write it.
+fn human_bytes(b: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "Gi"), (1 << 20, "Mi"), (1 << 10, "Ki")];
+    match UNITS.iter().find(|(u, _)| b >= *u && b % u == 0) {
+        Some((u, name)) => format!("{}{name}", b / u),
+        None => format!("{b} bytes"),
+    }
+}
+
 fn prometheus_duration(s: &str) -> bool {
     let mut rest = s;
     if rest.is_empty() {
@@ -953,6 +962,16 @@ mod tests {
         assert!(parse_cidr("192.168.4.1/24").unwrap_err().contains("192.168.4.0/24"));
         assert!(parse_cidr("192.168.4.0/33").is_err());
         assert!(parse_cidr("192.168.4.0").is_err());
+    }
+
+    #[test]
+    fn subdomains_and_byte_counts() {
+        assert!(dns1123_subdomain("fast.ssd").is_ok());
+        assert!(dns1123_subdomain("fast..ssd").is_err());
+        assert!(dns1123_subdomain(&"a.".repeat(127)).is_err());
+        assert_eq!(human_bytes(3 << 30), "3Gi");
+        assert_eq!(human_bytes(1536 << 20), "1536Mi");
+        assert_eq!(human_bytes(1000), "1000 bytes");
     }
 
     #[test]

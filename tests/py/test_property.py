@@ -1,0 +1,246 @@
+"""Property: every profile the compiler accepts produces output that passes
+the schema checks of the core issue. A small deterministic generator (fixed
+seed) draws profiles from the space of plausible values of every key, some
+of them invalid on purpose; for each profile `redis-gen build` either fails
+with exit 1 and a diagnostic (never a panic), or its output is validated:
+
+- built-in kinds with `kubernetes-validate --strict` for Kubernetes 1.33 and
+  1.37, all files of all builds in one call per version;
+- custom resources (SealedSecret, ServiceMonitor) against the CRDs of
+  conftest.CRDS with jsonschema, every undeclared field an error (an API
+  server would prune it silently).
+
+A canary object with an undeclared field proves each validator is strict.
+"""
+
+import copy
+import json
+import pathlib
+import random
+import shutil
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+import yaml
+
+from conftest import CRDS, run
+
+SEED = 5
+COUNT = 40
+BUILTIN_VERSIONS = ("1.33.0", "1.37.0")
+KUBERNETES_VALIDATE = shutil.which("kubernetes-validate", path=str(pathlib.Path(sys.executable).parent)) or shutil.which(
+    "kubernetes-validate"
+)
+
+HEX = "0123456789abcdef"
+
+
+def _string(s):
+    return json.dumps(s)  # a JSON string of ASCII is a TOML basic string
+
+
+def _table(d):
+    return "{ " + ", ".join(f"{_string(k)} = {_string(v)}" for k, v in d.items()) + " }"
+
+
+def generate(rng):
+    """One profile (TOML text): each key set with probability 0.6."""
+    namespace = rng.choice(["redis", "cache-system", "r" * 63, "data"])
+    lb = rng.choice(
+        [
+            ("192.168.4.203", ["192.168.4.0/24"]),
+            ("10.1.2.3", ["10.0.0.0/8", "192.168.0.0/16"]),
+            ("fd00::5", ["fd00::/64"]),
+            ("10.9.9.9", ["192.168.4.0/24"]),  # outside: refused
+        ]
+    )
+    metrics = rng.random() < 0.7
+    choices = {
+        "release_name": lambda: rng.choice(["redis-shared", "cache", "r", "a" * 43, "sessions-v2", "x" * 44]),
+        "namespace": lambda: namespace,
+        "cluster_domain": lambda: rng.choice(["cluster.local", "k8s.example.org"]),
+        "labels": lambda: rng.choice([{}, {"team": "platform"}, {"env": "prod", "example.com/owner": "ops_1"}]),
+        "replica_namespaces": lambda: rng.sample(["beersystem", "other-app", "a", "b-1", "web"], rng.randint(0, 5)),
+        "enable_loadbalancer": lambda: rng.random() < 0.7,
+        "loadbalancer_ip": lambda: lb[0],
+        "loadbalancer_source_ranges": lambda: lb[1],
+        "port": lambda: rng.choice([6379, 6380, 1024, 65535, 7000]),
+        "secret_name": lambda: rng.choice(["redis-credentials", "redis.auth", "app-secret"]),
+        "replica_count": lambda: rng.choice([0, 1, 1, 2, 3, 20]),
+        "master_cpu_limit": lambda: rng.choice(["100m", "1", "2", "1500m"]),
+        "master_memory_limit": lambda: rng.choice(["256Mi", "2Gi", "1G", "512Mi"]),
+        "master_cpu_request": lambda: rng.choice(["50m", "250m", "1"]),
+        "master_memory_request": lambda: rng.choice(["128Mi", "256Mi", "1Gi"]),
+        "replica_cpu_limit": lambda: rng.choice(["200m", "1"]),
+        "replica_memory_limit": lambda: rng.choice(["512Mi", "2Gi", "4Gi"]),
+        "replica_cpu_request": lambda: rng.choice(["50m", "100m"]),
+        "replica_memory_request": lambda: rng.choice(["256Mi", "512Mi"]),
+        "maxmemory": lambda: rng.choice(["auto", "0", "100Mi", "200M"]),
+        "maxmemory_policy": lambda: rng.choice(["noeviction", "allkeys-lru", "volatile-ttl", "allkeys-lfu"]),
+        "appendfsync": lambda: rng.choice(["everysec", "always", "no"]),
+        "disabled_commands": lambda: rng.sample(
+            ["FLUSHDB", "FLUSHALL", "CONFIG", "SHUTDOWN", "KEYS", "DEBUG", "MONITOR"], rng.randint(0, 7)
+        ),
+        "redis_image": lambda: rng.choice(
+            [
+                "redis:8.2",
+                "redis:7.4@sha256:" + "".join(rng.choice(HEX) for _ in range(64)),
+                "registry.example.com:5000/lib/redis:8.2",
+            ]
+        ),
+        "exporter_image": lambda: rng.choice(["oliver006/redis_exporter:v1.88.0", "ghcr.io/o/redis_exporter:v1"]),
+        "storage_size": lambda: rng.choice(["1Gi", "10Gi", "500Mi"]),
+        "storage_class": lambda: rng.choice(["local-path", "fast.ssd", "standard"]),
+        "termination_grace_period_seconds": lambda: rng.choice([10, 60, 3600]),
+        "enable_metrics": lambda: metrics,
+        "enable_service_monitor": lambda: metrics and rng.random() < 0.7,
+        "service_monitor_interval": lambda: rng.choice(["30s", "1m", "15s", "1m30s"]),
+        "service_monitor_labels": lambda: rng.choice([{}, {"release": "kube-prometheus-stack"}]),
+        "monitoring_namespace": lambda: rng.choice(["monitoring", "observability"]),
+        "exporter_cpu_request": lambda: "10m",
+        "exporter_memory_limit": lambda: rng.choice(["64Mi", "128Mi"]),
+    }
+    lines = []
+    for key, draw in choices.items():
+        # The LoadBalancer address and its ranges are drawn as a pair.
+        together = key == "loadbalancer_source_ranges" and lines and lines[-1].startswith("loadbalancer_ip")
+        if together or (key != "loadbalancer_source_ranges" and rng.random() < 0.6):
+            value = draw()
+            if isinstance(value, bool):
+                lines.append(f"{key} = {'true' if value else 'false'}")
+            elif isinstance(value, int):
+                lines.append(f"{key} = {value}")
+            elif isinstance(value, str):
+                lines.append(f"{key} = {_string(value)}")
+            elif isinstance(value, list):
+                lines.append(f"{key} = [{', '.join(_string(v) for v in value)}]")
+            else:
+                lines.append(f"{key} = {_table(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _strict(schema):
+    """A copy of an openAPIV3Schema where every object forbids undeclared fields."""
+    schema = copy.deepcopy(schema)
+
+    def walk(s):
+        if isinstance(s, dict):
+            if (
+                s.get("type") == "object"
+                and "properties" in s
+                and "additionalProperties" not in s
+                and not s.get("x-kubernetes-preserve-unknown-fields")
+            ):
+                s["additionalProperties"] = False
+            for v in s.values():
+                walk(v)
+        elif isinstance(s, list):
+            for v in s:
+                walk(v)
+
+    walk(schema)
+    return schema
+
+
+def _crd_validators():
+    out = {}
+    for path in sorted(CRDS.glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for v in crd["spec"]["versions"]:
+            schema = _strict(v["schema"]["openAPIV3Schema"])
+            out[(f"{group}/{v['name']}", kind)] = jsonschema.Draft7Validator(schema)
+    return out
+
+
+def _crd_errors(validators, doc, where):
+    key = (doc.get("apiVersion"), doc.get("kind"))
+    if key not in validators:
+        return [f"{where}: no CRD for {key}"]
+    return [f"{where}: {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validators[key].iter_errors(doc)]
+
+
+def _kubernetes_validate(version, files):
+    assert KUBERNETES_VALIDATE, "kubernetes-validate is not installed (tests/run installs it into .venv)"
+    return subprocess.run(
+        [KUBERNETES_VALIDATE, "--strict", "--quiet", "-k", version, *map(str, files)],
+        capture_output=True,
+        text=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory, binary):
+    """Builds every generated profile; returns (accepted out dirs, refused count)."""
+    root = tmp_path_factory.mktemp("property")
+    rng = random.Random(SEED)
+    accepted, refused = [], 0
+    for i in range(COUNT):
+        text = generate(rng)
+        profile = root / f"p{i:02d}.toml"
+        profile.write_text(text)
+        out = root / f"out{i:02d}"
+        r = run("build", profile, "-o", out, check=False)
+        assert "panicked" not in r.stderr, f"{profile}:\n{text}\n{r.stderr}"
+        if r.returncode == 0:
+            accepted.append(out)
+        else:
+            assert r.returncode == 1, f"{profile}: exit {r.returncode}\n{r.stderr}"
+            assert f"{profile}:" in r.stderr and "error" in r.stderr, r.stderr
+            assert not out.exists(), "a refused build wrote its output"
+            refused += 1
+    return root, accepted, refused
+
+
+def _documents(out):
+    for f in sorted(out.glob("*.yaml")):
+        if f.name == "kustomization.yaml":
+            continue
+        for doc in yaml.safe_load_all(f.read_text()):
+            if doc is not None:
+                yield f, doc
+
+
+def test_the_generator_explores_both_sides(generated):
+    _, accepted, refused = generated
+    assert len(accepted) >= COUNT // 3, f"only {len(accepted)} of {COUNT} profiles accepted"
+    assert refused >= 3, "the generator never drew an invalid profile"
+
+
+@pytest.mark.parametrize("version", BUILTIN_VERSIONS)
+def test_every_accepted_profile_passes_strict_kubernetes_validation(generated, version, tmp_path):
+    root, accepted, _ = generated
+    files = []
+    for out in accepted:
+        for f, doc in _documents(out):
+            if doc["apiVersion"].split("/")[0] not in ("bitnami.com", "monitoring.coreos.com"):
+                files.append(f)
+    assert len(files) >= 10 * len(accepted)
+    # Canary: an undeclared field must fail, or the check proves nothing.
+    canary = tmp_path / "canary.yaml"
+    canary.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  surprise: 1\ndata: {}\n")
+    assert _kubernetes_validate(version, [canary]).returncode != 0, "kubernetes-validate is not strict"
+    r = _kubernetes_validate(version, files)
+    assert r.returncode == 0, f"Kubernetes {version}:\n{r.stdout}\n{r.stderr}"
+
+
+def test_every_custom_resource_passes_its_crd_strictly(generated):
+    _, accepted, _ = generated
+    validators = _crd_validators()
+    canary = {
+        "apiVersion": "bitnami.com/v1alpha1",
+        "kind": "SealedSecret",
+        "metadata": {"name": "c"},
+        "spec": {"encryptedData": {"k": "v"}, "undeclared": True},
+    }
+    assert _crd_errors(validators, canary, "canary"), "the CRD check is not strict"
+    errors, seen = [], set()
+    for out in accepted:
+        for f, doc in _documents(out):
+            if doc["apiVersion"].split("/")[0] in ("bitnami.com", "monitoring.coreos.com"):
+                seen.add(doc["kind"])
+                errors += _crd_errors(validators, doc, f)
+    assert not errors, "\n".join(errors)
+    assert seen == {"SealedSecret", "ServiceMonitor"}, seen
