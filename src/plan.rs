@@ -837,7 +837,7 @@ fn cap_cpu_request(req: Sp<String>, limit: &Sp<String>, explicit: bool) -> Sp<St
 /// `1536Mi`, `3Gi` or `1000 bytes`: a byte count as a user would write it.
 fn human_bytes(b: u64) -> String {
     const UNITS: [(u64, &str); 3] = [(1 << 30, "Gi"), (1 << 20, "Mi"), (1 << 10, "Ki")];
-    match UNITS.iter().find(|(u, _)| b >= *u && b % u == 0) {
+    match UNITS.iter().find(|(u, _)| b >= *u && b.is_multiple_of(*u)) {
         Some((u, name)) => format!("{}{name}", b / u),
         None => format!("{b} bytes"),
     }
@@ -872,7 +872,7 @@ mod tests {
         Plan::resolve(&Profile::parse("t.toml", text).unwrap())
     }
 
-    /// Key, line and column, message.
+    /// (key, line:column, message) of each error.
     type Found = (String, Option<(usize, usize)>, String);
 
     fn errors(text: &str) -> Vec<Found> {

@@ -304,7 +304,7 @@ fn hostile_sealed_ciphertexts_stay_plain_strings() {
             ("beersystem".to_string(), entry()),
             (format!("gone{extra}"), entry()),
         ]);
-        SealedData { secrets, ..Default::default() }
+        SealedData { secrets, secret_name: "redis-credentials".into(), ..Default::default() }
     };
     let base = compile("p.toml", "", Some(&sealed_with("AgBbenign==", ""))).unwrap();
     for payload in HOSTILE {
@@ -338,5 +338,20 @@ fn the_toml_escaping_of_this_test_round_trips() {
         let text = format!("release_name = {}\n", toml_str(payload));
         let v: toml::Table = toml::from_str(&text).unwrap_or_else(|e| panic!("{payload:?}: {e}"));
         assert_eq!(v["release_name"].as_str(), Some(*payload));
+    }
+}
+
+#[test]
+fn a_hostile_profile_name_stays_in_the_sealed_file_header_comment() {
+    let data = SealedData {
+        secret_name: "redis-credentials".into(),
+        secrets: BTreeMap::from([("redis".into(), BTreeMap::from([("redis-password".into(), "AgB=".into())]))]),
+        ..Default::default()
+    };
+    for payload in HOSTILE {
+        let text = data.to_yaml(&format!("p{payload}\nscope: cluster-wide\n.toml"));
+        let back: SealedData = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{payload:?}: {e}\n{text}"));
+        assert_eq!(back, data, "{payload:?}:\n{text}");
+        assert_eq!(text.lines().count(), data.to_yaml("p.toml").lines().count(), "{payload:?}:\n{text}");
     }
 }
