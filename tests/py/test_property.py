@@ -7,32 +7,24 @@ with exit 1 and a diagnostic (never a panic), or its output is validated:
 - built-in kinds with `kubernetes-validate --strict` for Kubernetes 1.33 and
   1.37, all files of all builds in one call per version;
 - custom resources (SealedSecret, ServiceMonitor) against the CRDs of
-  conftest.CRDS with jsonschema, every undeclared field an error (an API
+  conftest.CRDS (the helpers of k8s.py), every undeclared field an error (an API
   server would prune it silently).
 
 A canary object with an undeclared field proves each validator is strict.
 """
 
-import copy
 import json
-import pathlib
 import random
-import shutil
-import subprocess
-import sys
 
-import jsonschema
 import pytest
-import yaml
 
-from conftest import CRDS, run
+from conftest import run
+from k8s import crd_errors, crd_schemas, kubernetes_validate, load_objects
 
 SEED = 5
 COUNT = 40
 BUILTIN_VERSIONS = ("1.33.0", "1.37.0")
-KUBERNETES_VALIDATE = shutil.which("kubernetes-validate", path=str(pathlib.Path(sys.executable).parent)) or shutil.which(
-    "kubernetes-validate"
-)
+CUSTOM_GROUPS = ("bitnami.com", "monitoring.coreos.com")
 
 HEX = "0123456789abcdef"
 
@@ -121,56 +113,6 @@ def generate(rng):
     return "\n".join(lines) + "\n"
 
 
-def _strict(schema):
-    """A copy of an openAPIV3Schema where every object forbids undeclared fields."""
-    schema = copy.deepcopy(schema)
-
-    def walk(s):
-        if isinstance(s, dict):
-            if (
-                s.get("type") == "object"
-                and "properties" in s
-                and "additionalProperties" not in s
-                and not s.get("x-kubernetes-preserve-unknown-fields")
-            ):
-                s["additionalProperties"] = False
-            for v in s.values():
-                walk(v)
-        elif isinstance(s, list):
-            for v in s:
-                walk(v)
-
-    walk(schema)
-    return schema
-
-
-def _crd_validators():
-    out = {}
-    for path in sorted(CRDS.glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
-        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
-        for v in crd["spec"]["versions"]:
-            schema = _strict(v["schema"]["openAPIV3Schema"])
-            out[(f"{group}/{v['name']}", kind)] = jsonschema.Draft7Validator(schema)
-    return out
-
-
-def _crd_errors(validators, doc, where):
-    key = (doc.get("apiVersion"), doc.get("kind"))
-    if key not in validators:
-        return [f"{where}: no CRD for {key}"]
-    return [f"{where}: {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validators[key].iter_errors(doc)]
-
-
-def _kubernetes_validate(version, files):
-    assert KUBERNETES_VALIDATE, "kubernetes-validate is not installed (tests/run installs it into .venv)"
-    return subprocess.run(
-        [KUBERNETES_VALIDATE, "--strict", "--quiet", "-k", version, *map(str, files)],
-        capture_output=True,
-        text=True,
-    )
-
-
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory, binary):
     """Builds every generated profile; returns (accepted out dirs, refused count)."""
@@ -194,15 +136,6 @@ def generated(tmp_path_factory, binary):
     return root, accepted, refused
 
 
-def _documents(out):
-    for f in sorted(out.glob("*.yaml")):
-        if f.name == "kustomization.yaml":
-            continue
-        for doc in yaml.safe_load_all(f.read_text()):
-            if doc is not None:
-                yield f, doc
-
-
 def test_the_generator_explores_both_sides(generated):
     _, accepted, refused = generated
     assert len(accepted) >= COUNT // 3, f"only {len(accepted)} of {COUNT} profiles accepted"
@@ -211,36 +144,34 @@ def test_the_generator_explores_both_sides(generated):
 
 @pytest.mark.parametrize("version", BUILTIN_VERSIONS)
 def test_every_accepted_profile_passes_strict_kubernetes_validation(generated, version, tmp_path):
-    root, accepted, _ = generated
-    files = []
-    for out in accepted:
-        for f, doc in _documents(out):
-            if doc["apiVersion"].split("/")[0] not in ("bitnami.com", "monitoring.coreos.com"):
-                files.append(f)
+    _, accepted, _ = generated
+    files = sorted(
+        {f for out in accepted for f, obj in load_objects(out) if obj["apiVersion"].split("/")[0] not in CUSTOM_GROUPS}
+    )
     assert len(files) >= 10 * len(accepted)
     # Canary: an undeclared field must fail, or the check proves nothing.
     canary = tmp_path / "canary.yaml"
     canary.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  surprise: 1\ndata: {}\n")
-    assert _kubernetes_validate(version, [canary]).returncode != 0, "kubernetes-validate is not strict"
-    r = _kubernetes_validate(version, files)
-    assert r.returncode == 0, f"Kubernetes {version}:\n{r.stdout}\n{r.stderr}"
+    assert kubernetes_validate([canary], version)[0] != 0, "kubernetes-validate is not strict"
+    code, output = kubernetes_validate(files, version)
+    assert code == 0, f"Kubernetes {version}:\n{output}"
 
 
 def test_every_custom_resource_passes_its_crd_strictly(generated):
     _, accepted, _ = generated
-    validators = _crd_validators()
+    schemas = crd_schemas()
     canary = {
         "apiVersion": "bitnami.com/v1alpha1",
         "kind": "SealedSecret",
         "metadata": {"name": "c"},
         "spec": {"encryptedData": {"k": "v"}, "undeclared": True},
     }
-    assert _crd_errors(validators, canary, "canary"), "the CRD check is not strict"
+    assert crd_errors(canary, schemas), "the CRD check is not strict"
     errors, seen = [], set()
     for out in accepted:
-        for f, doc in _documents(out):
-            if doc["apiVersion"].split("/")[0] in ("bitnami.com", "monitoring.coreos.com"):
-                seen.add(doc["kind"])
-                errors += _crd_errors(validators, doc, f)
+        for f, obj in load_objects(out):
+            if obj["apiVersion"].split("/")[0] in CUSTOM_GROUPS:
+                seen.add(obj["kind"])
+                errors += [f"{f}: {e}" for e in crd_errors(obj, schemas)]
     assert not errors, "\n".join(errors)
     assert seen == {"SealedSecret", "ServiceMonitor"}, seen
