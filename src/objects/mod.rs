@@ -3,6 +3,7 @@
 //! objects, and `build` lists them in apply order.
 
 mod config;
+pub mod dashboard;
 mod meta;
 pub mod monitoring;
 mod policy;
@@ -70,5 +71,9 @@ pub fn build(plan: &Plan, sealed: Option<&SealedData>) -> Built {
     if let Some(sm) = monitoring::service_monitor(plan) {
         out.push(monitoring::manifest(&sm));
     }
+    if let Some(rule) = monitoring::prometheus_rule(plan) {
+        out.push(monitoring::rule_manifest(&rule));
+    }
+    out.extend(dashboard::config_map(plan).iter().map(Manifest::typed));
     Built { manifests: out, warnings }
 }
