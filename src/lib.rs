@@ -17,6 +17,7 @@ pub mod profile;
 pub mod quantity;
 pub mod redis_commands;
 pub mod render;
+pub mod seal;
 pub mod sealed;
 
 use diag::Diagnostic;

@@ -974,7 +974,10 @@ mod tests {
         Plan::resolve(&Profile::parse("t.toml", text).unwrap())
     }
 
-    fn errors(text: &str) -> Vec<(String, Option<(usize, usize)>, String)> {
+    /// (key, line:column, message) of each error.
+    type Found = (String, Option<(usize, usize)>, String);
+
+    fn errors(text: &str) -> Vec<Found> {
         plan(text)
             .expect_err("should be refused")
             .into_iter()

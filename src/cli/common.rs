@@ -49,8 +49,9 @@ pub fn report(file: &str, text: &str, diags: &[Diagnostic]) {
 pub fn read_sealed(profile: &Path) -> Result<Option<SealedData>, Failed> {
     let path = sealed::path_for(profile);
     match std::fs::read_to_string(&path) {
-        Ok(text) => serde_yaml::from_str(&text).map(Some).map_err(|e| {
-            eprintln!("error: {}: {e}", path.display());
+        Ok(text) => SealedData::parse(&text).map(Some).map_err(|e| {
+            let at = e.at.map(|(line, col)| format!(":{line}:{col}")).unwrap_or_default();
+            eprintln!("error: {}{at}: {} (this file is written by `redis-gen seal`)", path.display(), e.message);
             Failed
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

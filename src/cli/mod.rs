@@ -5,6 +5,7 @@
 mod build;
 mod common;
 mod outputs;
+mod seal;
 mod validate;
 
 use std::process::ExitCode;
@@ -27,6 +28,7 @@ enum Command {
     Build(build::Args),
     Validate(validate::Args),
     Outputs(outputs::Args),
+    Seal(seal::Args),
 }
 
 /// A failure already explained on stderr; exit 1.
@@ -38,6 +40,7 @@ pub fn main() -> ExitCode {
         Command::Build(a) => build::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Outputs(a) => outputs::run(a),
+        Command::Seal(a) => seal::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

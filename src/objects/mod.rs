@@ -77,3 +77,71 @@ pub fn build(plan: &Plan, sealed: Option<&SealedData>) -> Built {
     out.extend(dashboard::config_map(plan).iter().map(Manifest::typed));
     Built { manifests: out, warnings }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::Profile;
+
+    fn objects(text: &str) -> Vec<Manifest> {
+        let plan = Plan::resolve(&Profile::parse("t.toml", text).unwrap()).unwrap();
+        build(&plan, None).manifests
+    }
+
+    fn kinds(text: &str) -> Vec<(String, String)> {
+        objects(text).into_iter().map(|m| (m.kind.to_string(), m.name)).collect()
+    }
+
+    fn has(text: &str, kind: &str, name: &str) -> bool {
+        kinds(text).contains(&(kind.to_string(), name.to_string()))
+    }
+
+    #[test]
+    fn apply_order_starts_with_the_namespace_and_ends_with_policy_and_monitoring() {
+        let k = kinds("");
+        assert_eq!(k[0], ("Namespace".into(), "redis".into()));
+        assert_eq!(k.last().unwrap().0, "ServiceMonitor");
+    }
+
+    #[test]
+    fn optional_objects_follow_the_profile() {
+        assert!(has("", "Service", "redis-shared-replicas"));
+        assert!(!has("replica_count = 0", "Service", "redis-shared-replicas"));
+        assert!(!has("replica_count = 0", "StatefulSet", "redis-shared-replicas"));
+        assert!(!has("replica_count = 0", "PodDisruptionBudget", "redis-shared"));
+        assert!(!has("enable_loadbalancer = false", "Service", "redis-shared-external"));
+        assert!(!has("enable_metrics = false\nenable_service_monitor = false", "Service", "redis-shared-metrics"));
+        assert!(!has("enable_service_monitor = false", "ServiceMonitor", "redis-shared"));
+    }
+
+    #[test]
+    fn without_sealed_data_placeholders_are_marked_and_warned_about() {
+        let plan = Plan::resolve(&Profile::parse("t.toml", "").unwrap()).unwrap();
+        let built = build(&plan, None);
+        assert_eq!(built.warnings.len(), 1);
+        let sealed: Vec<_> = built.manifests.iter().filter(|m| m.kind == "SealedSecret").collect();
+        assert_eq!(sealed.len(), 2);
+        for m in sealed {
+            let text = serde_yaml::to_string(&m.body).unwrap();
+            assert!(text.contains(secrets::PLACEHOLDER_ANNOTATION) && text.contains(secrets::PLACEHOLDER_VALUE));
+        }
+    }
+
+    #[test]
+    fn sealed_data_replaces_placeholders_and_changes_the_secret_checksum() {
+        let plan = Plan::resolve(&Profile::parse("t.toml", "replica_namespaces = []").unwrap()).unwrap();
+        let checksum = |sealed: Option<&SealedData>| {
+            let built = build(&plan, sealed);
+            let sts = built.manifests.iter().find(|m| m.kind == "StatefulSet").unwrap();
+            (built.warnings, sts.body["spec"]["template"]["metadata"]["annotations"]["checksum/secret"].clone())
+        };
+        // Sealed for this Secret's name (strict scope binds values to it).
+        let mut data = SealedData { secret_name: plan.names.secret.clone(), ..SealedData::default() };
+        data.secrets.insert("redis".into(), [("redis-password".to_string(), "AgAAAA==".to_string())].into());
+        let (warnings, sealed_sum) = checksum(Some(&data));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        data.secrets.get_mut("redis").unwrap().insert("redis-password".into(), "AgBBBB==".into());
+        assert_ne!(sealed_sum, checksum(Some(&data)).1);
+        assert_ne!(sealed_sum, checksum(None).1);
+    }
+}

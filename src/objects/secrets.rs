@@ -44,6 +44,17 @@ pub struct SecretTemplate {
 /// One SealedSecret per namespace that needs the password, Redis's first.
 pub fn sealed_secrets(plan: &Plan, sealed: Option<&SealedData>, warnings: &mut Vec<String>) -> Vec<SealedSecret> {
     let mut missing = Vec::new();
+    // Strict scope binds each value to the Secret's name: after a rename
+    // the controller could not decrypt them, so they are not used.
+    let renamed = sealed.filter(|s| s.bound_to_other_name(&plan.names.secret));
+    if let Some(s) = renamed {
+        warnings.push(format!(
+            "the sealed data was sealed (strict scope) for the Secret name {}, but the profile names it {}: \
+             not used; run `redis-gen seal --cert CERT.pem --password-stdin {}` (or --rotate) to seal it again",
+            s.secret_name, plan.names.secret, plan.profile_name
+        ));
+    }
+    let sealed = if renamed.is_some() { None } else { sealed };
     let out = plan
         .secret_namespaces()
         .into_iter()
