@@ -204,6 +204,11 @@ fn spec(kind: Kind, title: &'static str, unit: &'static str, width: u32, descrip
     }
 }
 
+/// A 0/1 metric per pod, shown as text on a coloured background.
+fn status(title: &'static str, description: &'static str, expr: String, mapping: Mapping) -> PanelSpec {
+    spec(Kind::Stat, title, "none", 6, description).query(expr, "{{pod}}").mapping(mapping)
+}
+
 impl PanelSpec {
     fn query(mut self, expr: String, legend: &'static str) -> Self {
         self.queries.push((expr, legend));
@@ -237,12 +242,8 @@ fn sections(plan: &Plan, m: &Monitoring) -> Vec<(&'static str, Vec<PanelSpec>)> 
         (
             "Overview",
             vec![
-                spec(Kind::Stat, "Redis", "none", 6, "redis_up: whether the exporter sidecar reaches Redis in each pod.")
-                    .query(s("redis_up"), "{{pod}}")
-                    .mapping(Mapping::UpDown),
-                spec(Kind::Stat, "Exporter scrape", "none", 6, "up: whether Prometheus scrapes each pod's exporter.")
-                    .query(s("up"), "{{pod}}")
-                    .mapping(Mapping::UpDown),
+                status("Redis", "redis_up: whether the exporter sidecar reaches Redis in each pod.", s("redis_up"), Mapping::UpDown),
+                status("Exporter scrape", "up: whether Prometheus scrapes each pod's exporter.", s("up"), Mapping::UpDown),
                 spec(Kind::Stat, "Uptime", "s", 6, "redis_uptime_in_seconds: time since each Redis server started.")
                     .query(s("redis_uptime_in_seconds"), "{{pod}}"),
                 spec(Kind::Stat, "Connected replicas", "none", 6, "redis_connected_slaves on the primary; red below the profile's replica_count.")
@@ -352,24 +353,36 @@ fn sections(plan: &Plan, m: &Monitoring) -> Vec<(&'static str, Vec<PanelSpec>)> 
                     "redis_connected_slave_lag_seconds, reported by the primary for each replica address.",
                 )
                 .query(s("redis_connected_slave_lag_seconds"), "{{slave_ip}}:{{slave_port}}"),
-                spec(Kind::Stat, "Replica link", "none", 6, "redis_master_link_up of each replica.")
-                    .query(s("redis_master_link_up"), "{{pod}}")
-                    .mapping(Mapping::UpDown),
+                status(
+                    "Replica link",
+                    "redis_master_link_up of each replica.",
+                    s("redis_master_link_up"),
+                    Mapping::UpDown,
+                ),
             ],
         ));
     }
     out.push((
         "Persistence",
         vec![
-            spec(Kind::Stat, "Last RDB save", "none", 6, "redis_rdb_last_bgsave_status.")
-                .query(s("redis_rdb_last_bgsave_status"), "{{pod}}")
-                .mapping(Mapping::OkFailed),
-            spec(Kind::Stat, "Last AOF write", "none", 6, "redis_aof_last_write_status.")
-                .query(s("redis_aof_last_write_status"), "{{pod}}")
-                .mapping(Mapping::OkFailed),
-            spec(Kind::Stat, "Last AOF rewrite", "none", 6, "redis_aof_last_bgrewrite_status.")
-                .query(s("redis_aof_last_bgrewrite_status"), "{{pod}}")
-                .mapping(Mapping::OkFailed),
+            status(
+                "Last RDB save",
+                "redis_rdb_last_bgsave_status.",
+                s("redis_rdb_last_bgsave_status"),
+                Mapping::OkFailed,
+            ),
+            status(
+                "Last AOF write",
+                "redis_aof_last_write_status.",
+                s("redis_aof_last_write_status"),
+                Mapping::OkFailed,
+            ),
+            status(
+                "Last AOF rewrite",
+                "redis_aof_last_bgrewrite_status.",
+                s("redis_aof_last_bgrewrite_status"),
+                Mapping::OkFailed,
+            ),
             spec(Kind::Stat, "Time since the last RDB save", "s", 6, "time() - redis_rdb_last_save_timestamp_seconds.")
                 .query(format!("time() - {}", s("redis_rdb_last_save_timestamp_seconds")), "{{pod}}"),
             spec(Kind::TimeSeries, "Changes since the last save", "short", 12, "redis_rdb_changes_since_last_save.")

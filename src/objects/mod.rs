@@ -100,7 +100,8 @@ mod tests {
     fn apply_order_starts_with_the_namespace_and_ends_with_policy_and_monitoring() {
         let k = kinds("");
         assert_eq!(k[0], ("Namespace".into(), "redis".into()));
-        assert_eq!(k.last().unwrap().0, "ServiceMonitor");
+        let tail: Vec<_> = k[k.len() - 3..].iter().map(|(kind, _)| kind.as_str()).collect();
+        assert_eq!(tail, ["ServiceMonitor", "PrometheusRule", "ConfigMap"]);
     }
 
     #[test]
@@ -112,6 +113,11 @@ mod tests {
         assert!(!has("enable_loadbalancer = false", "Service", "redis-shared-external"));
         assert!(!has("enable_metrics = false\nenable_service_monitor = false", "Service", "redis-shared-metrics"));
         assert!(!has("enable_service_monitor = false", "ServiceMonitor", "redis-shared"));
+        assert!(has("", "PrometheusRule", "redis-shared"));
+        assert!(!has("enable_alerts = false", "PrometheusRule", "redis-shared"));
+        assert!(has("", "ConfigMap", "redis-shared-redis-dashboard"));
+        assert!(!has("enable_dashboard = false", "ConfigMap", "redis-shared-redis-dashboard"));
+        assert!(!has("enable_service_monitor = false", "ConfigMap", "redis-shared-redis-dashboard"));
     }
 
     #[test]
