@@ -16,8 +16,10 @@ What is proved here, with real programs:
   alert expressions are empty while healthy and find the right pod once the
   replica's Redis is stopped.
 
-The scrape comes from `scrape_exporter()`, the one place to swap for the
-runtime harness (tests/py/harness) once it lands.
+The scrape comes from `scrape_exporter()`: the committed out/ run by the
+runtime harness (tests/py/harness). The real-Prometheus test runs its own
+loopback primary and replica (`loopback_redis()`), configured as the pods
+are, since Prometheus must reach the exporters from the host's loopback.
 """
 
 import contextlib
@@ -264,7 +266,8 @@ def loopback_redis():
     prometheus-redis-exporter, configured as the pods are: a password (in
     files, never on a command line), CONFIG renamed away (the exporter told
     to skip it), AOF on, a maxmemory. Replication is in sync and some
-    traffic has run. Yields {pod: (redis port, exporter address)}, password."""
+    traffic has run. Yields {pod: (redis port, exporter address)}, the
+    password, and the processes (to stop one)."""
     password = secrets.token_hex(16)
     procs = Processes()
     with tempfile.TemporaryDirectory(prefix="redis-gen-monitoring-") as tmp:
@@ -331,13 +334,20 @@ def loopback_redis():
 
 
 def scrape_exporter():
-    """{pod: /metrics text} of the exporter of a primary and of a replica.
-    The one function to replace with the runtime harness:
-        with Deployment(OUT, password=...) as d:
-            return {pod: d.pods[pod].metrics() for pod in (MASTER_POD, REPLICA_POD)}
-    """
-    with loopback_redis() as (exporters, _, _):
-        return {pod: http_get(f"http://{addr}/metrics") for pod, (_, addr) in exporters.items()}
+    """{pod: /metrics text} of the exporters of the committed out/ (the
+    homelab profile: a primary and a replica), run by the runtime harness as
+    the manifests say (CONFIG disabled, password from the file init.sh
+    writes), in sync, after writes with and without a TTL, a hit and a miss."""
+    from harness import Deployment
+
+    with Deployment(OUT, password="mon-" + secrets.token_urlsafe(24)) as d:
+        d.wait_synced()
+        master = d.pods[MASTER_POD]
+        for args in (("SET", "key:1", "x"), ("SET", "ttl:1", "y", "EX", "3600"), ("GET", "key:1"), ("GET", "nokey")):
+            rc, out = master.cli(*args)
+            assert rc == 0 and not out.startswith("ERR"), (args, out)
+        d.wait_synced()
+        return {pod: d.pods[pod].metrics() for pod in (MASTER_POD, REPLICA_POD)}
 
 
 def exposition_names(text):
