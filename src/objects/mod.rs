@@ -44,6 +44,28 @@ impl Manifest {
     }
 }
 
+/// A custom resource of a CRD that k8s-openapi does not know (SealedSecret,
+/// ServiceMonitor, PrometheusRule): the same envelope around a typed spec.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomResource<S> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    pub spec: S,
+}
+
+impl<S: Serialize> CustomResource<S> {
+    pub fn manifest(&self) -> Manifest {
+        Manifest::new(
+            self.kind,
+            self.metadata.name.as_deref().unwrap_or_default(),
+            self.metadata.namespace.as_deref(),
+            self,
+        )
+    }
+}
+
 /// What building produced besides the objects.
 #[derive(Debug, Default)]
 pub struct Built {
@@ -62,17 +84,17 @@ pub fn build(plan: &Plan, sealed: Option<&SealedData>) -> Built {
     };
 
     let mut out = vec![Manifest::typed(&policy::namespace(plan)), Manifest::typed(&workloads::service_account(plan))];
-    out.extend(credentials.iter().map(secrets::manifest));
+    out.extend(credentials.iter().map(CustomResource::manifest));
     out.push(Manifest::typed(&config));
     out.extend(services::services(plan).iter().map(Manifest::typed));
     out.extend(workloads::stateful_sets(plan, &checksums).iter().map(Manifest::typed));
     out.extend(workloads::disruption_budget(plan).iter().map(Manifest::typed));
     out.push(Manifest::typed(&policy::network_policy(plan)));
     if let Some(sm) = monitoring::service_monitor(plan) {
-        out.push(monitoring::manifest(&sm));
+        out.push(sm.manifest());
     }
     if let Some(rule) = monitoring::prometheus_rule(plan) {
-        out.push(monitoring::rule_manifest(&rule));
+        out.push(rule.manifest());
     }
     out.extend(dashboard::config_map(plan).iter().map(Manifest::typed));
     Built { manifests: out, warnings }

@@ -10,22 +10,16 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::Serialize;
 
-use super::Manifest;
+use super::CustomResource;
 use super::meta::{object_meta, selector};
 use super::services::metrics_selector;
 use crate::plan::{Alerts, COMPONENT_LABEL, Monitoring, Plan};
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceMonitor {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub metadata: ObjectMeta,
-    pub spec: ServiceMonitorSpec,
-}
+pub type ServiceMonitor = CustomResource<ServiceMonitorSpec>;
+pub type PrometheusRule = CustomResource<PrometheusRuleSpec>;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,19 +66,6 @@ pub fn service_monitor(plan: &Plan) -> Option<ServiceMonitor> {
             pod_target_labels: vec![COMPONENT_LABEL.into()],
         },
     })
-}
-
-pub fn manifest(sm: &ServiceMonitor) -> Manifest {
-    Manifest::new(sm.kind, sm.metadata.name.as_deref().unwrap_or_default(), sm.metadata.namespace.as_deref(), sm)
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PrometheusRule {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub metadata: ObjectMeta,
-    pub spec: PrometheusRuleSpec,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -352,10 +333,6 @@ pub fn prometheus_rule(plan: &Plan) -> Option<PrometheusRule> {
         metadata: object_meta(&a.name, &plan.namespace, labels),
         spec: PrometheusRuleSpec { groups: rule_groups(plan, m, a) },
     })
-}
-
-pub fn rule_manifest(r: &PrometheusRule) -> Manifest {
-    Manifest::new(r.kind, r.metadata.name.as_deref().unwrap_or_default(), r.metadata.namespace.as_deref(), r)
 }
 
 #[cfg(test)]
