@@ -93,7 +93,13 @@ fn sample(key: &str) -> &'static str {
         "exporter_image" => "oliver006/redis_exporter:v1.88.0",
         "storage_class" => "local-path",
         "service_monitor_interval" => "30s",
-        "labels" | "service_monitor_labels" => "team",
+        "labels" | "service_monitor_labels" | "prometheus_rule_labels" => "team",
+        "dashboard_namespace" => "grafana",
+        "dashboard_label" => "grafana_dashboard",
+        "dashboard_label_value" => "1",
+        "alert_replication_lag" => "10Mi",
+        "alert_restart_window" => "15m",
+        k if k.starts_with("alert_") && k.ends_with("_for") => "5m",
         k if k.contains("memory") || k == "storage_size" || k == "maxmemory" => "1Gi",
         k if k.contains("cpu") => "100m",
         other => panic!("no sample for {other}: add one"),
@@ -288,8 +294,12 @@ fn a_hostile_profile_file_name_is_rendered_inertly() {
         let name = format!("p{payload}.toml");
         let c = compile(&name, text, None).expect("the file name does not make a profile invalid");
         let escaped = redis_gen::diag::escape(&name);
-        // The name is in comments and in the README: it may differ there only.
-        if let Err(e) = check_inert(&base, &c, &[&escaped]) {
+        // Inside the dashboard's JSON, the escaped name is JSON-escaped again.
+        let in_json = serde_json::to_string(&escaped).unwrap();
+        let in_json = &in_json[1..in_json.len() - 1];
+        // The name is in comments, the README and the dashboard's description:
+        // it may differ there only.
+        if let Err(e) = check_inert(&base, &c, &[&escaped, in_json]) {
             panic!("file name {name:?}: {e}");
         }
     }

@@ -93,6 +93,13 @@ def generate(rng):
         "monitoring_namespace": lambda: rng.choice(["monitoring", "observability"]),
         "exporter_cpu_request": lambda: "10m",
         "exporter_memory_limit": lambda: rng.choice(["64Mi", "128Mi"]),
+        "enable_alerts": lambda: rng.random() < 0.8,
+        "prometheus_rule_labels": lambda: rng.choice([{}, {"role": "alert-rules"}]),
+        "alert_memory_percent": lambda: rng.choice([50, 90, 100]),
+        "alert_replication_lag": lambda: rng.choice(["1Mi", "10Mi"]),
+        "alert_restart_window": lambda: rng.choice(["15m", "1h"]),
+        "enable_dashboard": lambda: rng.random() < 0.8,
+        "dashboard_namespace": lambda: rng.choice(["grafana", "monitoring"]),
     }
     lines = []
     for key, draw in choices.items():
@@ -174,4 +181,4 @@ def test_every_custom_resource_passes_its_crd_strictly(generated):
                 seen.add(obj["kind"])
                 errors += [f"{f}: {e}" for e in crd_errors(obj, schemas)]
     assert not errors, "\n".join(errors)
-    assert seen == {"SealedSecret", "ServiceMonitor"}, seen
+    assert {"SealedSecret", "ServiceMonitor", "PrometheusRule"} <= seen, seen
