@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::ops::Range;
 
 use crate::diag::Diagnostic;
-use crate::profile::{Profile, Sp};
+use crate::profile::{Profile, Sp, key_path};
 use crate::quantity::Quantity;
 use crate::redis_commands;
 
@@ -120,6 +120,52 @@ pub struct ServiceMonitorPlan {
     pub labels: BTreeMap<String, String>,
 }
 
+/// Alerts and the Grafana dashboard. Present only with the ServiceMonitor:
+/// their queries select series by the labels it gives them.
+#[derive(Debug, Clone)]
+pub struct Monitoring {
+    /// PromQL label matchers of every series of the release: `job` (the
+    /// ServiceMonitor names it after the metrics Service) and `namespace`.
+    pub matchers: String,
+    /// The pod label `app.kubernetes.io/component` as Prometheus spells it
+    /// once `podTargetLabels` copies it onto the series.
+    pub component_label: String,
+    /// The scrape interval: the step of the restart subquery.
+    pub scrape_interval: String,
+    pub alerts: Option<Alerts>,
+    pub dashboard: Option<Dashboard>,
+}
+
+/// The PrometheusRule: its name, labels and every threshold.
+#[derive(Debug, Clone)]
+pub struct Alerts {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub down_for: String,
+    pub replication_for: String,
+    pub replication_lag_bytes: u64,
+    pub replication_lag_for: String,
+    pub memory_percent: u8,
+    pub memory_for: String,
+    pub rejected_connections: u64,
+    pub persistence_for: String,
+    pub restarts: u32,
+    pub restart_window: String,
+}
+
+/// The dashboard ConfigMap and the label the Grafana sidecar looks for.
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    /// `<release>-<namespace>-dashboard`: unique among the dashboards of
+    /// releases in several namespaces that share one Grafana namespace.
+    pub name: String,
+    pub namespace: String,
+    /// The ConfigMap key, the file name the sidecar writes (unique per release).
+    pub file: String,
+    pub label: String,
+    pub label_value: String,
+}
+
 /// A validated, resolved profile.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -146,6 +192,7 @@ pub struct Plan {
     pub loadbalancer: Option<LoadBalancer>,
     pub metrics: Option<Metrics>,
     pub monitoring_namespace: String,
+    pub monitoring: Option<Monitoring>,
     /// Present in mode `sentinel`.
     pub sentinel: Option<SentinelPlan>,
 }
@@ -198,25 +245,45 @@ struct Checker<'p> {
 
 impl<'p> Checker<'p> {
     fn err(&mut self, key: &str, span: Option<Range<usize>>, msg: impl Into<String>) {
-        self.errors.push(Diagnostic::new(key, span, msg));
+        if !self.poisoned(&[key]) {
+            self.errors.push(Diagnostic::new(key, span, msg));
+        }
     }
 
-    /// A string key that must be non-empty and free of control characters.
-    fn text(&mut self, key: &'static str) -> Sp<String> {
+    /// Whether any of these keys (or key paths) had a type error: such a key
+    /// reads as its default, and a finding about that default would only
+    /// confuse, so checks that involve it keep quiet.
+    fn poisoned(&self, keys: &[&str]) -> bool {
+        keys.iter().any(|k| self.p.is_poisoned(k.split(['[', '.']).next().unwrap_or(k)))
+    }
+
+    /// A string key that must be non-empty and free of control characters;
+    /// the flag says whether it is, so that further checks of a value
+    /// already refused stay quiet (one mistake, one message).
+    fn text(&mut self, key: &'static str) -> (Sp<String>, bool) {
         let v = self.p.str(key);
-        self.check_text(key, &v);
-        v
+        let ok = self.check_text(key, &v);
+        (v, ok)
     }
 
     fn check_text(&mut self, key: &str, v: &Sp<String>) -> bool {
+        if v.span.is_none() {
+            // A default: either a fixed, valid one, or derived from another
+            // key, which is checked (and reported) where the user wrote it.
+            return !v.value.is_empty() && !v.value.chars().any(crate::diag::is_unsafe);
+        }
         if v.value.is_empty() {
             self.err(key, v.span.clone(), "must not be empty");
             false
-        } else if let Some(c) = v.value.chars().find(|c| c.is_control()) {
+        } else if let Some(c) = v.value.chars().find(|c| crate::diag::is_unsafe(*c)) {
             self.err(
                 key,
                 v.span.clone(),
-                format!("contains the control character {c:?}; only printable text is accepted"),
+                format!(
+                    "contains the {} character {}; only printable text is accepted",
+                    if c.is_control() { "control" } else { "invisible" },
+                    c.escape_default()
+                ),
             );
             false
         } else {
@@ -224,13 +291,31 @@ impl<'p> Checker<'p> {
         }
     }
 
-    fn dns_label(&mut self, key: &str, v: &Sp<String>, max: usize, why: &str) {
+    /// Whether `v` is a DNS-1123 label of at most `max` characters.
+    fn dns_label(&mut self, key: &str, v: &Sp<String>, max: usize, why: &str) -> bool {
         if !self.check_text(key, v) {
-            return;
+            return false;
+        }
+        if v.span.is_none() {
+            // A default: valid, or derived from a key checked where it was written.
+            return dns1123_label(&v.value, max).is_ok();
         }
         if let Err(problem) = dns1123_label(&v.value, max) {
             let why = if why.is_empty() { String::new() } else { format!(" ({why})") };
             self.err(key, v.span.clone(), format!("{problem}: `{}` is not a valid name; use lower-case letters, digits and '-', starting and ending with a letter or digit, at most {max} characters{why}", v.value));
+            return false;
+        }
+        true
+    }
+
+    /// A DNS-1123 subdomain: dot-separated labels, at most 253 characters
+    /// (the names of Secrets, StorageClasses, ConfigMaps).
+    fn dns_subdomain(&mut self, key: &str, v: &Sp<String>) {
+        if !self.check_text(key, v) {
+            return;
+        }
+        if let Err(problem) = dns1123_subdomain(&v.value) {
+            self.err(key, v.span.clone(), format!("{problem}: `{}` is not a valid name; use lower-case letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit, at most 253 characters", v.value));
         }
     }
 
@@ -238,9 +323,23 @@ impl<'p> Checker<'p> {
         if !self.check_text(key, v) {
             return None;
         }
+        if v.span.is_none() {
+            // A default derived from another key reports nothing itself.
+            return Quantity::parse(&v.value)
+                .map(|q| q.0)
+                .filter(|q| *q > 0.0 && q.is_finite() && !(memory && v.value.ends_with('m')));
+        }
         match Quantity::parse(&v.value) {
             Some(q) if q.0 <= 0.0 => {
                 self.err(key, v.span.clone(), format!("`{}` must be greater than zero", v.value));
+                None
+            }
+            Some(q) if !q.0.is_finite() || q.0 > MAX_QUANTITY => {
+                self.err(
+                    key,
+                    v.span.clone(),
+                    format!("`{}` is too large; Kubernetes quantities stop at 2^63-1", v.value),
+                );
                 None
             }
             Some(_) if memory && v.value.ends_with('m') => {
@@ -269,6 +368,7 @@ impl<'p> Checker<'p> {
         let l = self.quantity(lim_key, &lim, memory);
         if let (Some(r), Some(l)) = (r, l)
             && r > l
+            && !self.poisoned(&[req_key, lim_key])
         {
             let (key, span) =
                 if req.span.is_some() { (req_key, req.span.clone()) } else { (lim_key, lim.span.clone()) };
@@ -338,8 +438,8 @@ impl Checker<'_> {
                 format!("{} ms is out of range; expected 1000 to 3600000", timeout.value),
             );
         }
-        let image = self.text("proxy_image");
-        if let Err(e) = image_reference(&image.value) {
+        let (image, image_ok) = self.text("proxy_image");
+        if let (true, Err(e)) = (image_ok, image_reference(&image.value)) {
             self.err("proxy_image", image.span.clone(), format!("`{}`: {e}", image.value));
         }
         (count.value as i32, down.value, timeout.value, image.value)
@@ -361,6 +461,17 @@ pub fn dns1123_label(s: &str, max: usize) -> Result<(), &'static str> {
     }
     Ok(())
 }
+
+/// Checks a DNS-1123 subdomain: labels joined by dots, at most 253 characters.
+pub fn dns1123_subdomain(s: &str) -> Result<(), &'static str> {
+    if s.len() > 253 {
+        return Err("too long");
+    }
+    s.split('.').try_for_each(|label| dns1123_label(label, 63))
+}
+
+/// The largest quantity Kubernetes accepts, in base units.
+const MAX_QUANTITY: f64 = i64::MAX as f64;
 
 /// Checks an image reference: `[registry/]path[:tag][@sha256:<64 hex>]`.
 pub fn image_reference(s: &str) -> Result<(), String> {
@@ -475,20 +586,20 @@ impl Plan {
         let mut c = Checker { p, errors: Vec::new() };
 
         let release = p.str("release_name");
-        c.dns_label(
+        let release_ok = c.dns_label(
             "release_name",
             &release,
             MAX_RELEASE_LEN,
             "the StatefulSet `<release>-replicas` and its pods' revision label must fit in 63 characters",
         );
-        if release.value.starts_with(|ch: char| ch.is_ascii_digit()) {
+        if release_ok && release.value.starts_with(|ch: char| ch.is_ascii_digit()) {
             c.err("release_name", release.span.clone(), "must start with a letter: Service names are DNS-1035 labels");
         }
         let namespace = p.str("namespace");
         c.dns_label("namespace", &namespace, 63, "");
         let mode = c.one_of("mode", &["replication", "sentinel"]);
-        let domain = c.text("cluster_domain");
-        if !domain.value.split('.').all(|l| dns1123_label(l, 63).is_ok()) {
+        let (domain, domain_ok) = c.text("cluster_domain");
+        if domain_ok && dns1123_subdomain(&domain.value).is_err() {
             c.err(
                 "cluster_domain",
                 domain.span.clone(),
@@ -498,7 +609,7 @@ impl Plan {
 
         let mut extra_labels = BTreeMap::new();
         for (k, v) in p.map("labels") {
-            let key = format!("labels.{k}");
+            let key = key_path("labels", &k);
             if !label_key_ok(&k) {
                 c.err(&key, v.span.clone(), format!("`{k}` is not a valid label key (an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_', '.')"));
             } else if [NAME_LABEL, INSTANCE_LABEL, COMPONENT_LABEL, MANAGED_BY_LABEL].contains(&k.as_str()) {
@@ -517,7 +628,7 @@ impl Plan {
         for (i, ns) in p.list("replica_namespaces").value.into_iter().enumerate() {
             let key = format!("replica_namespaces[{i}]");
             c.dns_label(&key, &ns, 63, "");
-            if ns.value == namespace.value {
+            if ns.value == namespace.value && !c.poisoned(&["namespace"]) {
                 c.err(
                     &key,
                     ns.span.clone(),
@@ -575,6 +686,7 @@ impl Plan {
             p.str_opt("replica_cpu_limit").unwrap_or_else(|| Sp::default(master_cpu_limit.value.clone()));
         let replica_mem_limit =
             p.str_opt("replica_memory_limit").unwrap_or_else(|| Sp::default(master_mem_limit.value.clone()));
+        let replica_mem_limit_span = replica_mem_limit.span.clone();
         let replica_cpu_request = match p.str_opt("replica_cpu_request") {
             Some(r) => r,
             None => cap_cpu_request(Sp::default(master_cpu_request.value.clone()), &replica_cpu_limit, false),
@@ -593,7 +705,7 @@ impl Plan {
             "auto" => (limit_bytes * 0.75) as u64,
             "0" => 0,
             _ => match c.quantity("maxmemory", &maxmemory, true) {
-                Some(b) if b > limit_bytes && limit_bytes > 0.0 => {
+                Some(b) if b > limit_bytes && limit_bytes > 0.0 && !c.poisoned(&["master_memory_limit"]) => {
                     c.err("maxmemory", maxmemory.span.clone(), format!("`{}` is above master_memory_limit `{}`: Redis would be killed for running out of memory before it evicts or refuses writes", maxmemory.value, master.memory_limit));
                     0
                 }
@@ -601,6 +713,20 @@ impl Plan {
                 None => 0,
             },
         };
+        // One redis.conf serves every pod: maxmemory must fit the replicas too.
+        let replica_limit_bytes = Quantity::parse(&replica.memory_limit).map_or(0.0, |q| q.0);
+        if replica_count.value > 0
+            && maxmemory_bytes > 0
+            && replica_limit_bytes > 0.0
+            && maxmemory_bytes as f64 > replica_limit_bytes
+            && !c.poisoned(&["maxmemory", "master_memory_limit", "replica_count"])
+        {
+            let (key, span) = match &replica_mem_limit_span {
+                Some(s) => ("replica_memory_limit", Some(s.clone())),
+                None => ("maxmemory", maxmemory.span.clone()),
+            };
+            c.err(key, span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
+        }
         let maxmemory_policy = c.one_of(
             "maxmemory_policy",
             &[
@@ -640,15 +766,15 @@ impl Plan {
             disabled_commands.push(upper);
         }
 
-        let redis_image = c.text("redis_image");
-        if let Err(e) = image_reference(&redis_image.value) {
+        let (redis_image, redis_image_ok) = c.text("redis_image");
+        if let (true, Err(e)) = (redis_image_ok, image_reference(&redis_image.value)) {
             c.err("redis_image", redis_image.span.clone(), format!("`{}`: {e}", redis_image.value));
         }
 
         let storage_size = p.str("storage_size");
         c.quantity("storage_size", &storage_size, true);
         let storage_class = p.str("storage_class");
-        c.dns_label("storage_class", &storage_class, 253, "");
+        c.dns_subdomain("storage_class", &storage_class);
         let grace = p.int("termination_grace_period_seconds");
         if !(10..=3600).contains(&grace.value) {
             c.err(
@@ -688,10 +814,16 @@ impl Plan {
                 }
             }
             if let Some(addr) = parsed
+                && !nets.is_empty()
                 && nets.len() == ranges.value.len()
+                && !c.poisoned(&["loadbalancer_source_ranges", "loadbalancer_ip"])
                 && !nets.iter().any(|n| cidr_contains(*n, addr))
             {
-                c.err("loadbalancer_ip", ip.span.clone(), format!("`{addr}` is outside every loadbalancer_source_ranges entry, so no allowed client could reach it"));
+                if ip.span.is_some() {
+                    c.err("loadbalancer_ip", ip.span.clone(), format!("`{addr}` is outside every loadbalancer_source_ranges entry, so no allowed client could reach it"));
+                } else {
+                    c.err("loadbalancer_source_ranges", ranges.span.clone(), format!("the default loadbalancer_ip `{addr}` is outside every range listed here, so no allowed client could reach it; set loadbalancer_ip to an address inside them"));
+                }
             }
             parsed.map(|ip| LoadBalancer { ip, source_ranges: ranges.value.into_iter().map(|r| r.value).collect() })
         } else {
@@ -702,8 +834,8 @@ impl Plan {
         c.dns_label("monitoring_namespace", &monitoring_namespace, 63, "");
         let sm_wanted = p.bool("enable_service_monitor");
         let metrics = if p.bool("enable_metrics").value {
-            let image = c.text("exporter_image");
-            if let Err(e) = image_reference(&image.value) {
+            let (image, image_ok) = c.text("exporter_image");
+            if let (true, Err(e)) = (image_ok, image_reference(&image.value)) {
                 c.err("exporter_image", image.span.clone(), format!("`{}`: {e}", image.value));
             }
             let (cr, cl) = c.pair(
@@ -733,7 +865,7 @@ impl Plan {
                 for (k, v) in p.map("service_monitor_labels") {
                     if !label_key_ok(&k) || !label_value_ok(&v.value) {
                         c.err(
-                            &format!("service_monitor_labels.{k}"),
+                            &key_path("service_monitor_labels", &k),
                             v.span.clone(),
                             format!("`{k} = \"{}\"` is not a valid label", v.value),
                         );
@@ -758,9 +890,39 @@ impl Plan {
             None
         };
 
+        let monitoring = if mode == "sentinel" {
+            // The rules and the dashboard find the primary by its pod's role
+            // label; in mode sentinel roles change at failover (a follow-up).
+            for key in ["enable_alerts", "enable_dashboard"] {
+                let v = p.bool(key);
+                if v.value && v.span.is_some() {
+                    c.err(key, v.span.clone(), "not available in mode `sentinel` yet: the alert rules and the dashboard find the primary by its pod's role label, and in mode sentinel a pod's role changes at every failover; set it to false");
+                }
+            }
+            None
+        } else {
+            c.monitoring(&metrics, &release.value, &namespace.value, &monitoring_namespace.value)
+        };
+
         let secret = p.str("secret_name");
-        c.dns_label("secret_name", &secret, 253, "");
+        c.dns_subdomain("secret_name", &secret);
         let sentinel_settings = (mode == "sentinel").then(|| c.sentinel(&port, &replica_count));
+
+        // The longest DNS name redis-gen writes (a replica's `replicaof`).
+        let pod_dns =
+            format!("{}-master-0.{}-headless.{}.svc.{}", release.value, release.value, namespace.value, domain.value);
+        if pod_dns.len() > 253 {
+            let (key, span) =
+                [("cluster_domain", &domain.span), ("namespace", &namespace.span), ("release_name", &release.span)]
+                    .into_iter()
+                    .find(|(_, s)| s.is_some())
+                    .map_or(("cluster_domain", None), |(k, s)| (k, s.clone()));
+            c.err(
+                key,
+                span,
+                format!("the primary's DNS name `{pod_dns}` is {} characters long; DNS names stop at 253: shorten cluster_domain, namespace or release_name", pod_dns.len()),
+            );
+        }
 
         if !c.errors.is_empty() {
             return Err(c.errors);
@@ -797,7 +959,8 @@ impl Plan {
             sentinel_dns_suffix: format!(".{r}-sentinel-headless.{ns}.svc.{d}"),
         });
         Ok(Plan {
-            profile_name: p.name.clone(),
+            // Shown in YAML comments and redis.conf: one printable line.
+            profile_name: crate::diag::escape(&p.name),
             release: release.value,
             namespace: namespace.value,
             cluster_domain: domain.value,
@@ -819,9 +982,179 @@ impl Plan {
             loadbalancer,
             metrics,
             monitoring_namespace: monitoring_namespace.value,
+            monitoring,
             sentinel,
         })
     }
+}
+
+impl Checker<'_> {
+    /// Resolves the alerts and the dashboard (`None` without the ServiceMonitor,
+    /// whose labels their queries rely on).
+    fn monitoring(
+        &mut self,
+        metrics: &Option<Metrics>,
+        release: &str,
+        namespace: &str,
+        monitoring_namespace: &str,
+    ) -> Option<Monitoring> {
+        let p = self.p;
+        let alerts_wanted = p.bool("enable_alerts");
+        let dashboard_wanted = p.bool("enable_dashboard");
+        let Some(sm) = metrics.as_ref().and_then(|m| m.service_monitor.as_ref()) else {
+            let missing = if metrics.is_none() { "enable_metrics" } else { "enable_service_monitor" };
+            for (key, wanted, what) in [
+                ("enable_alerts", &alerts_wanted, "the alert rules select series"),
+                ("enable_dashboard", &dashboard_wanted, "the dashboard's queries select series"),
+            ] {
+                if wanted.value && wanted.span.is_some() {
+                    self.err(key, wanted.span.clone(), format!("needs {missing} = true: {what} by the labels the ServiceMonitor gives the exporter's metrics"));
+                }
+            }
+            return None;
+        };
+        let alerts = alerts_wanted.value.then(|| self.alerts(release));
+        let dashboard = dashboard_wanted.value.then(|| {
+            let ns = p.str_opt("dashboard_namespace").unwrap_or_else(|| Sp::default(monitoring_namespace.to_string()));
+            self.dns_label("dashboard_namespace", &ns, 63, "");
+            let label = p.str("dashboard_label");
+            if !label_key_ok(&label.value) {
+                self.err("dashboard_label", label.span.clone(), format!("`{}` is not a valid label key (an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_', '.')", label.value));
+            } else if [NAME_LABEL, INSTANCE_LABEL, COMPONENT_LABEL, MANAGED_BY_LABEL].contains(&label.value.as_str()) {
+                self.err("dashboard_label", label.span.clone(), format!("`{}` is set by redis-gen on every object; choose the key the Grafana sidecar watches", label.value));
+            }
+            let value = p.str("dashboard_label_value");
+            if !label_value_ok(&value.value) {
+                self.err("dashboard_label_value", value.span.clone(), format!("`{}` is not a valid label value (at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit)", value.value));
+            }
+            Dashboard {
+                name: format!("{release}-{namespace}-dashboard"),
+                namespace: ns.value,
+                file: format!("redis-gen-{namespace}-{release}.json"),
+                label: label.value,
+                label_value: value.value,
+            }
+        });
+        Some(Monitoring {
+            matchers: format!("job=\"{release}-metrics\",namespace=\"{namespace}\""),
+            component_label: prometheus_label_name(COMPONENT_LABEL),
+            scrape_interval: sm.interval.clone(),
+            alerts,
+            dashboard,
+        })
+    }
+
+    fn alerts(&mut self, release: &str) -> Alerts {
+        let p = self.p;
+        let duration = |c: &mut Self, key: &'static str| {
+            let v = p.str(key);
+            if duration_ms(&v.value).is_none() {
+                c.err(key, v.span.clone(), format!("`{}` is not a Prometheus duration such as `30s`, `5m` or `1h30m` (units y, w, d, h, m, s, ms, largest first, each once)", v.value));
+            }
+            v.value
+        };
+        let down_for = duration(self, "alert_down_for");
+        let replication_for = duration(self, "alert_replication_for");
+        let replication_lag_for = duration(self, "alert_replication_lag_for");
+        let memory_for = duration(self, "alert_memory_for");
+        let persistence_for = duration(self, "alert_persistence_for");
+        let restart_window = duration(self, "alert_restart_window");
+        if duration_ms(&restart_window).is_some_and(|ms| ms < 300_000) {
+            let v = p.str("alert_restart_window");
+            self.err(
+                "alert_restart_window",
+                v.span,
+                format!("`{restart_window}` is too short to count restarts in; use at least 5m"),
+            );
+        }
+        let lag = p.str("alert_replication_lag");
+        let replication_lag_bytes = self.quantity("alert_replication_lag", &lag, true).map_or(0, |b| b.round() as u64);
+        let int = |c: &mut Self, key: &'static str, range: std::ops::RangeInclusive<i64>, what: &str| {
+            let v = p.int(key);
+            if !range.contains(&v.value) {
+                c.err(
+                    key,
+                    v.span.clone(),
+                    format!("{} is out of range; expected {what} from {} to {}", v.value, range.start(), range.end()),
+                );
+            }
+            v.value.clamp(*range.start(), *range.end())
+        };
+        let memory_percent = int(self, "alert_memory_percent", 1..=100, "a percentage of maxmemory") as u8;
+        let rejected_connections =
+            int(self, "alert_rejected_connections", 0..=1_000_000, "a number of connections") as u64;
+        let restarts = int(self, "alert_restarts", 1..=100, "a number of restarts") as u32;
+
+        let labels_set = p.is_set("prometheus_rule_labels");
+        let key = if labels_set { "prometheus_rule_labels" } else { "service_monitor_labels" };
+        let mut labels = BTreeMap::new();
+        for (k, v) in p.map(key) {
+            // service_monitor_labels were checked with the ServiceMonitor.
+            if labels_set && (!label_key_ok(&k) || !label_value_ok(&v.value)) {
+                self.err(&key_path(key, &k), v.span.clone(), format!("`{k} = \"{}\"` is not a valid label", v.value));
+            }
+            labels.insert(k, v.value);
+        }
+        Alerts {
+            name: release.to_string(),
+            labels,
+            down_for,
+            replication_for,
+            replication_lag_bytes,
+            replication_lag_for,
+            memory_percent,
+            memory_for,
+            rejected_connections,
+            persistence_for,
+            restarts,
+            restart_window,
+        }
+    }
+}
+
+/// A Kubernetes label key as a Prometheus label name: every character other
+/// than a letter, digit or '_' becomes '_' (what prometheus-operator does to
+/// `podTargetLabels`).
+pub fn prometheus_label_name(k8s: &str) -> String {
+    k8s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+}
+
+/// Milliseconds of a Prometheus duration (`0`, or `1h30m`: units y, w, d, h,
+/// m, s, ms, largest first, each at most once); the grammar of the
+/// prometheus-operator CRDs' duration pattern.
+pub fn duration_ms(s: &str) -> Option<u64> {
+    if s == "0" {
+        return Some(0);
+    }
+    const UNITS: &[(&str, u64)] = &[
+        ("y", 365 * 86_400_000),
+        ("w", 7 * 86_400_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("ms", 1),
+        ("m", 60_000),
+        ("s", 1000),
+    ];
+    // Rank of each unit in the required order (ms after s).
+    let rank = |u: &str| ["y", "w", "d", "h", "m", "s", "ms"].iter().position(|x| *x == u);
+    let (mut rest, mut total, mut last) = (s, 0u64, None::<usize>);
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit, mult) = UNITS.iter().find(|(u, _)| rest.starts_with(u))?;
+        let r = rank(unit)?;
+        if last.is_some_and(|l| r <= l) {
+            return None;
+        }
+        last = Some(r);
+        rest = &rest[unit.len()..];
+        total = total.checked_add(n.checked_mul(*mult)?)?;
+    }
+    Some(total)
 }
 
 /// The default CPU request is lowered to the limit when the limit is smaller,
@@ -836,24 +1169,19 @@ fn cap_cpu_request(req: Sp<String>, limit: &Sp<String>, explicit: bool) -> Sp<St
     }
 }
 
+/// `1536Mi`, `3Gi` or `1000 bytes`: a byte count as a user would write it.
+fn human_bytes(b: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "Gi"), (1 << 20, "Mi"), (1 << 10, "Ki")];
+    match UNITS.iter().find(|(u, _)| b >= *u && b.is_multiple_of(*u)) {
+        Some((u, name)) => format!("{}{name}", b / u),
+        None => format!("{b} bytes"),
+    }
+}
+
+/// A scrape interval: a Prometheus duration other than zero. (The restart
+/// alert uses it as a subquery step, so it must be valid PromQL too.)
 fn prometheus_duration(s: &str) -> bool {
-    let mut rest = s;
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return false;
-        }
-        rest = &rest[digits..];
-        let unit = ["ms", "s", "m", "h", "d", "w", "y"].iter().find(|u| rest.starts_with(**u));
-        match unit {
-            Some(u) => rest = &rest[u.len()..],
-            None => return false,
-        }
-    }
-    true
+    duration_ms(s).is_some_and(|ms| ms > 0)
 }
 
 #[cfg(test)]
@@ -958,10 +1286,111 @@ mod tests {
     }
 
     #[test]
+    fn subdomains_and_byte_counts() {
+        assert!(dns1123_subdomain("fast.ssd").is_ok());
+        assert!(dns1123_subdomain("fast..ssd").is_err());
+        assert!(dns1123_subdomain(&"a.".repeat(127)).is_err());
+        assert_eq!(human_bytes(3 << 30), "3Gi");
+        assert_eq!(human_bytes(1536 << 20), "1536Mi");
+        assert_eq!(human_bytes(1000), "1000 bytes");
+    }
+
+    #[test]
+    fn alerts_and_dashboard_come_with_the_service_monitor() {
+        let p = plan("").unwrap();
+        let m = p.monitoring.as_ref().expect("on by default");
+        assert_eq!(m.matchers, "job=\"redis-shared-metrics\",namespace=\"redis\"");
+        assert_eq!(m.component_label, "app_kubernetes_io_component");
+        let a = m.alerts.as_ref().unwrap();
+        assert_eq!((a.replication_lag_bytes, a.memory_percent, a.restarts), (10 * 1024 * 1024, 90, 3));
+        let d = m.dashboard.as_ref().unwrap();
+        assert_eq!(
+            (d.namespace.as_str(), d.label.as_str(), d.label_value.as_str()),
+            ("monitoring", "grafana_dashboard", "1")
+        );
+        assert_eq!(d.name, "redis-shared-redis-dashboard");
+
+        assert!(plan("enable_metrics = false\nenable_service_monitor = false\n").unwrap().monitoring.is_none());
+        assert!(plan("enable_service_monitor = false\n").unwrap().monitoring.is_none());
+        let p = plan("enable_alerts = false\nmonitoring_namespace = \"observability\"\n").unwrap();
+        let m = p.monitoring.unwrap();
+        assert!(m.alerts.is_none());
+        assert_eq!(m.dashboard.unwrap().namespace, "observability");
+    }
+
+    #[test]
+    fn asking_for_alerts_without_the_service_monitor_is_an_error() {
+        let e = errors("enable_service_monitor = false\nenable_alerts = true\nenable_dashboard = true\n");
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert_eq!((e[0].0.as_str(), e[0].1), ("enable_alerts", Some((2, 17))));
+        assert!(e[0].2.contains("needs enable_service_monitor = true"), "{}", e[0].2);
+        assert_eq!(e[1].0, "enable_dashboard");
+        let e = errors("enable_metrics = false\nenable_service_monitor = false\nenable_alerts = true\n");
+        assert!(e[0].2.contains("needs enable_metrics = true"), "{}", e[0].2);
+    }
+
+    #[test]
+    fn alert_thresholds_are_checked_with_their_position() {
+        let e = errors(
+            "alert_down_for = \"2 minutes\"\nalert_memory_percent = 150\nalert_replication_lag = \"lots\"\nalert_restart_window = \"1m\"\nalert_restarts = 0\nalert_memory_for = \"30s5m\"\n",
+        );
+        let keys: Vec<_> = e.iter().map(|e| (e.0.as_str(), e.1.map(|p| p.0))).collect();
+        assert_eq!(
+            keys,
+            [
+                ("alert_down_for", Some(1)),
+                ("alert_memory_for", Some(6)),
+                ("alert_restart_window", Some(4)),
+                ("alert_replication_lag", Some(3)),
+                ("alert_memory_percent", Some(2)),
+                ("alert_restarts", Some(5)),
+            ]
+        );
+        assert!(e[2].2.contains("at least 5m"), "{}", e[2].2);
+    }
+
+    #[test]
+    fn dashboard_label_and_rule_labels_are_label_shaped() {
+        let e = errors(
+            "dashboard_label = \"app.kubernetes.io/name\"\ndashboard_label_value = \"-x\"\ndashboard_namespace = \"Grafana\"\nprometheus_rule_labels = { \"bad key!\" = \"x\" }\n",
+        );
+        let keys: Vec<_> = e.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["prometheus_rule_labels.\"bad key!\"", "dashboard_namespace", "dashboard_label", "dashboard_label_value"]
+        );
+    }
+
+    #[test]
+    fn rule_labels_default_to_the_service_monitor_labels() {
+        let p = plan("service_monitor_labels = { release = \"kps\" }\n").unwrap();
+        let labels = &p.monitoring.unwrap().alerts.unwrap().labels;
+        assert_eq!(labels.get("release").map(String::as_str), Some("kps"));
+        let p =
+            plan("service_monitor_labels = { release = \"kps\" }\nprometheus_rule_labels = { role = \"alerts\" }\n")
+                .unwrap();
+        let labels = &p.monitoring.unwrap().alerts.unwrap().labels;
+        assert_eq!(labels.keys().collect::<Vec<_>>(), ["role"]);
+    }
+
+    #[test]
+    fn prometheus_durations_follow_the_crd_grammar() {
+        assert_eq!(duration_ms("0"), Some(0));
+        assert_eq!(duration_ms("1h30m"), Some(5_400_000));
+        assert_eq!(duration_ms("1m30s500ms"), Some(90_500));
+        assert_eq!(duration_ms("2w"), Some(1_209_600_000));
+        for bad in ["", "5", "m", "30s1m", "1m1m", "1.5h", "-1m", "1 m", "1ms5s"] {
+            assert_eq!(duration_ms(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn durations() {
         assert!(prometheus_duration("30s"));
         assert!(prometheus_duration("1m30s"));
         assert!(!prometheus_duration("30"));
         assert!(!prometheus_duration("s"));
+        assert!(!prometheus_duration("30s1m"), "units largest first");
+        assert!(!prometheus_duration("0s"));
     }
 }

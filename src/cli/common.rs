@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use redis_gen::diag::{Diagnostic, render};
+use redis_gen::diag::{Diagnostic, escape, render};
 use redis_gen::sealed::{self, SealedData};
 use redis_gen::{Compiled, compile};
 
@@ -11,7 +11,8 @@ use super::Failed;
 
 /// Reads and compiles a profile and its sealed data, printing diagnostics.
 pub fn load(path: &Path) -> Result<Compiled, Failed> {
-    let shown = path.display().to_string();
+    // Escaped: a file name may hold a newline or a terminal escape sequence.
+    let shown = escape(&path.display().to_string());
     let text = std::fs::read(path).map_err(|e| {
         eprintln!("error: cannot read {shown}: {e}");
         Failed
@@ -25,7 +26,7 @@ pub fn load(path: &Path) -> Result<Compiled, Failed> {
     match compile(&name, &text, sealed.as_ref()) {
         Ok(c) => {
             for w in &c.warnings {
-                eprintln!("warning: {w}");
+                eprintln!("warning: {}", escape(w));
             }
             Ok(c)
         }
@@ -42,7 +43,7 @@ pub fn report(file: &str, text: &str, diags: &[Diagnostic]) {
         eprint!("{}", render(file, text, d, "error"));
     }
     let n = diags.len();
-    eprintln!("{file}: {n} error{}", if n == 1 { "" } else { "s" });
+    eprintln!("{}: {n} error{}", escape(file), if n == 1 { "" } else { "s" });
 }
 
 /// The sealed data beside a profile, if there is any.
@@ -51,12 +52,13 @@ pub fn read_sealed(profile: &Path) -> Result<Option<SealedData>, Failed> {
     match std::fs::read_to_string(&path) {
         Ok(text) => SealedData::parse(&text).map(Some).map_err(|e| {
             let at = e.at.map(|(line, col)| format!(":{line}:{col}")).unwrap_or_default();
-            eprintln!("error: {}{at}: {} (this file is written by `redis-gen seal`)", path.display(), e.message);
+            let (file, message) = (escape(&path.display().to_string()), escape(&e.message));
+            eprintln!("error: {file}{at}: {message} (this file is written by `redis-gen seal`)");
             Failed
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => {
-            eprintln!("error: cannot read {}: {e}", path.display());
+            eprintln!("error: cannot read {}: {e}", escape(&path.display().to_string()));
             Err(Failed)
         }
     }

@@ -3,6 +3,7 @@
 //! objects, and `build` lists them in apply order.
 
 mod config;
+pub mod dashboard;
 mod meta;
 pub mod monitoring;
 mod policy;
@@ -44,6 +45,28 @@ impl Manifest {
     }
 }
 
+/// A custom resource of a CRD that k8s-openapi does not know (SealedSecret,
+/// ServiceMonitor, PrometheusRule): the same envelope around a typed spec.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomResource<S> {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+    pub spec: S,
+}
+
+impl<S: Serialize> CustomResource<S> {
+    pub fn manifest(&self) -> Manifest {
+        Manifest::new(
+            self.kind,
+            self.metadata.name.as_deref().unwrap_or_default(),
+            self.metadata.namespace.as_deref(),
+            self,
+        )
+    }
+}
+
 /// What building produced besides the objects.
 #[derive(Debug, Default)]
 pub struct Built {
@@ -65,15 +88,19 @@ pub fn build(plan: &Plan, sealed: Option<&SealedData>) -> Built {
     };
 
     let mut out = vec![Manifest::typed(&policy::namespace(plan)), Manifest::typed(&workloads::service_account(plan))];
-    out.extend(credentials.iter().map(secrets::manifest));
+    out.extend(credentials.iter().map(CustomResource::manifest));
     out.push(Manifest::typed(&config));
     out.extend(services::services(plan).iter().map(Manifest::typed));
     out.extend(workloads::stateful_sets(plan, &checksums).iter().map(Manifest::typed));
     out.extend(workloads::disruption_budget(plan).iter().map(Manifest::typed));
     out.push(Manifest::typed(&policy::network_policy(plan)));
     if let Some(sm) = monitoring::service_monitor(plan) {
-        out.push(monitoring::manifest(&sm));
+        out.push(sm.manifest());
     }
+    if let Some(rule) = monitoring::prometheus_rule(plan) {
+        out.push(rule.manifest());
+    }
+    out.extend(dashboard::config_map(plan).iter().map(Manifest::typed));
     Built { manifests: out, warnings }
 }
 
@@ -99,7 +126,8 @@ mod tests {
     fn apply_order_starts_with_the_namespace_and_ends_with_policy_and_monitoring() {
         let k = kinds("");
         assert_eq!(k[0], ("Namespace".into(), "redis".into()));
-        assert_eq!(k.last().unwrap().0, "ServiceMonitor");
+        let tail: Vec<_> = k[k.len() - 3..].iter().map(|(kind, _)| kind.as_str()).collect();
+        assert_eq!(tail, ["ServiceMonitor", "PrometheusRule", "ConfigMap"]);
     }
 
     #[test]
@@ -111,6 +139,11 @@ mod tests {
         assert!(!has("enable_loadbalancer = false", "Service", "redis-shared-external"));
         assert!(!has("enable_metrics = false\nenable_service_monitor = false", "Service", "redis-shared-metrics"));
         assert!(!has("enable_service_monitor = false", "ServiceMonitor", "redis-shared"));
+        assert!(has("", "PrometheusRule", "redis-shared"));
+        assert!(!has("enable_alerts = false", "PrometheusRule", "redis-shared"));
+        assert!(has("", "ConfigMap", "redis-shared-redis-dashboard"));
+        assert!(!has("enable_dashboard = false", "ConfigMap", "redis-shared-redis-dashboard"));
+        assert!(!has("enable_service_monitor = false", "ConfigMap", "redis-shared-redis-dashboard"));
     }
 
     #[test]

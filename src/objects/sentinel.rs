@@ -765,8 +765,8 @@ pub fn build(plan: &Plan, s: &SentinelPlan, sealed: Option<&SealedData>) -> Buil
     ];
 
     let mut out = vec![Manifest::typed(&policy::namespace(plan)), Manifest::typed(&service_account(plan))];
-    out.extend(credentials.iter().map(secrets::manifest));
-    out.push(secrets::manifest(&internal));
+    out.extend(credentials.iter().map(SealedSecret::manifest));
+    out.push(internal.manifest());
     out.push(Manifest::typed(&config));
     out.extend(services(plan, s).iter().map(Manifest::typed));
     out.push(Manifest::typed(&node_stateful_set(plan, s, &checksums)));
@@ -775,7 +775,7 @@ pub fn build(plan: &Plan, s: &SentinelPlan, sealed: Option<&SealedData>) -> Buil
     out.extend(disruption_budgets(plan, s).iter().map(Manifest::typed));
     out.extend(network_policies(plan, s).iter().map(Manifest::typed));
     if let Some(sm) = monitoring::service_monitor(plan) {
-        out.push(monitoring::manifest(&sm));
+        out.push(sm.manifest());
     }
     Built { manifests: out, warnings }
 }
