@@ -464,7 +464,10 @@ fn node_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String
         ports: Some(vec![port("redis", plan.port)]),
         resources: Some(resources(&plan.master)),
         security_context: Some(restricted()),
-        liveness_probe: Some(exec_probe("liveness", 30, 10, 6)),
+        // node.sh may wait for the Sentinels (a failover in progress) before
+        // Redis starts: liveness counts only once Redis answered.
+        startup_probe: Some(exec_probe("liveness", 5, 5, 60)),
+        liveness_probe: Some(exec_probe("liveness", 0, 10, 6)),
         readiness_probe: Some(exec_probe("readiness", 5, 5, 3)),
         volume_mounts: Some(vec![
             mount("config", paths::CONFIG_DIR, true),

@@ -127,18 +127,35 @@ class RespError(str):
 # -- the deployment ------------------------------------------------------------------
 
 
+def say(request, lines):
+    """Prints lines visibly, even with output captured."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line("")
+            for line in lines:
+                reporter.write_line(line)
+
+
 @pytest.fixture(scope="module")
-def ha(tmp_path_factory):
+def ha(tmp_path_factory, request):
     out = tmp_path_factory.mktemp("sentinel") / "out"
     run("build", PROFILE, "-o", out)
     secrets_ = {"redis-credentials": {"redis-password": APP}, f"{RELEASE}-internal": dict(INTERNAL)}
     with Deployment(out, secrets=secrets_, dns=True, ready_timeout=60) as d:
+        say(request, [f"sentinel harness: {n}" for n in d.notes if n.startswith("haproxy")])
         wait_healthy(d)
         yield d
     if MEASURED:
-        print(
-            f"\nkill -> first write through HAProxy over {len(MEASURED)} failovers: "
-            f"min {min(MEASURED):.2f} s, median {statistics.median(MEASURED):.2f} s, max {max(MEASURED):.2f} s"
+        # A figure for docs/sentinel.md, not a pass/fail criterion beyond the 10 s target.
+        say(
+            request,
+            [
+                f"sentinel: kill -> first write through HAProxy over {len(MEASURED)} failovers: "
+                f"min {min(MEASURED):.2f} s, median {statistics.median(MEASURED):.2f} s, max {max(MEASURED):.2f} s"
+                f" ({', '.join(f'{t:.2f}' for t in MEASURED)})"
+            ],
         )
 
 
