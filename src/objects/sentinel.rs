@@ -13,10 +13,9 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    Affinity, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, HTTPGetAction,
-    KeyToPath, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity, PodSecurityContext,
-    PodSpec, PodTemplateSpec, Probe, SeccompProfile, SecretVolumeSource, Service, ServicePort, ServiceSpec, Volume,
-    VolumeResourceRequirements, WeightedPodAffinityTerm,
+    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, HTTPGetAction, KeyToPath,
+    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Probe, SecretVolumeSource, Service,
+    ServiceSpec, Volume, VolumeResourceRequirements,
 };
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
@@ -29,10 +28,10 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::meta::{object_meta, selector, sha256_of};
 use super::secrets::{self, PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE, SealedSecret, SealedSecretSpec, SecretTemplate};
-use super::services::{METALLB_IPS, metrics_labels};
+use super::services::{METALLB_IPS, metrics_labels, port as service_port, service};
 use super::workloads::{
-    CONFIG_CHECKSUM, DATA_VOLUME, RUN_AS, SECRET_CHECKSUM, env, exec_probe, exporter_container, memory_dir, mount,
-    pull_policy, resources, restricted, service_account,
+    CONFIG_CHECKSUM, DATA_VOLUME, SECRET_CHECKSUM, env, exec_probe, exporter_container, memory_dir, mount,
+    pod_security_context, pull_policy, resources, restricted, service_account, spread,
 };
 use super::{Built, Manifest, monitoring, policy};
 use crate::plan::{
@@ -206,20 +205,6 @@ fn internal_secret(
     }
 }
 
-fn service_port(name: &str, number: u16) -> ServicePort {
-    ServicePort {
-        name: Some(name.into()),
-        port: number.into(),
-        target_port: Some(IntOrString::String(name.into())),
-        protocol: Some("TCP".into()),
-        ..Default::default()
-    }
-}
-
-fn service(plan: &Plan, name: &str, labels: BTreeMap<String, String>, spec: ServiceSpec) -> Service {
-    Service { metadata: object_meta(name, &plan.namespace, labels), spec: Some(spec), ..Default::default() }
-}
-
 fn services(plan: &Plan, s: &SentinelPlan) -> Vec<Service> {
     let redis = || Some(vec![service_port("redis", plan.port)]);
     let sentinel = || Some(vec![service_port("sentinel", SENTINEL_PORT)]);
@@ -358,30 +343,9 @@ fn pod_spec(
         automount_service_account_token: Some(false),
         enable_service_links: Some(false),
         termination_grace_period_seconds: Some(grace),
-        security_context: Some(PodSecurityContext {
-            run_as_non_root: Some(true),
-            run_as_user: Some(RUN_AS),
-            run_as_group: Some(RUN_AS),
-            fs_group: Some(RUN_AS),
-            fs_group_change_policy: Some("OnRootMismatch".into()),
-            seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), localhost_profile: None }),
-            ..Default::default()
-        }),
+        security_context: Some(pod_security_context()),
         // Soft: spread the pods of each part over nodes when there are nodes.
-        affinity: Some(Affinity {
-            pod_anti_affinity: Some(PodAntiAffinity {
-                preferred_during_scheduling_ignored_during_execution: Some(vec![WeightedPodAffinityTerm {
-                    weight: 100,
-                    pod_affinity_term: PodAffinityTerm {
-                        label_selector: Some(selector(part_selector(plan, part))),
-                        topology_key: "kubernetes.io/hostname".into(),
-                        ..Default::default()
-                    },
-                }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
+        affinity: Some(spread(part_selector(plan, part))),
         init_containers: (!init.is_empty()).then_some(init),
         containers,
         volumes: Some(volumes),

@@ -12,7 +12,7 @@ use crate::plan::{COMPONENT_LABEL, METRICS_PORT, Plan, Role};
 /// MetalLB picks the address from this annotation (`spec.loadBalancerIP` is deprecated).
 pub const METALLB_IPS: &str = "metallb.universe.tf/loadBalancerIPs";
 
-fn port(name: &str, number: u16) -> ServicePort {
+pub(super) fn port(name: &str, number: u16) -> ServicePort {
     ServicePort {
         name: Some(name.into()),
         port: number.into(),
@@ -22,7 +22,7 @@ fn port(name: &str, number: u16) -> ServicePort {
     }
 }
 
-fn service(plan: &Plan, name: &str, labels: BTreeMap<String, String>, spec: ServiceSpec) -> Service {
+pub(super) fn service(plan: &Plan, name: &str, labels: BTreeMap<String, String>, spec: ServiceSpec) -> Service {
     Service { metadata: object_meta(name, &plan.namespace, labels), spec: Some(spec), ..Default::default() }
 }
 
