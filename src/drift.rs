@@ -92,6 +92,13 @@ pub fn compare(bundle: &Bundle, tree: &Tree) -> Vec<Drift> {
 pub fn unified(bundle: &Bundle, tree: &Tree, drifts: &[Drift], root: &str) -> String {
     let root = root.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
     let shown = |p: &str| if root.is_empty() { p.to_string() } else { format!("{root}/{p}") };
+    // `Only in DIR: NAME`, as diff -r says it.
+    let shown_dir = |p: &str| match p.trim_end_matches('/').rsplit_once('/') {
+        Some((parent, _)) => shown(parent),
+        None if root.is_empty() => ".".to_string(),
+        None => root.to_string(),
+    };
+    let file_part = |p: &str| p.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_string();
     let mut out = String::new();
     for d in drifts {
         let want: Option<&[u8]> = if d.path == MARKER {
@@ -106,13 +113,7 @@ pub fn unified(bundle: &Bundle, tree: &Tree, drifts: &[Drift], root: &str) -> St
             None => None,
             Some(Entry::Dir) | Some(Entry::Other) => {
                 let what = if have == Some(&Entry::Dir) { "a directory" } else { "not a regular file" };
-                let (parent, name) = d.path.trim_end_matches('/').rsplit_once('/').unwrap_or(("", &d.path));
-                let dir = if parent.is_empty() { root.to_string() } else { shown(parent) };
-                out.push_str(&format!(
-                    "Only in {}: {} ({what})\n",
-                    if dir.is_empty() { "." } else { &dir },
-                    name.trim_end_matches('/')
-                ));
+                out.push_str(&format!("Only in {}: {} ({what})\n", shown_dir(&d.path), file_part(&d.path)));
                 if want.is_none() {
                     continue;
                 }
@@ -129,7 +130,12 @@ pub fn unified(bundle: &Bundle, tree: &Tree, drifts: &[Drift], root: &str) -> St
         let old_header = if old.is_some() { old_name } else { "/dev/null".to_string() };
         let new_header = if want.is_some() { new_name } else { "/dev/null".to_string() };
         let diff = similar::TextDiff::from_lines(old_text, new_text);
-        out.push_str(&diff.unified_diff().context_radius(3).header(&old_header, &new_header).to_string());
+        let hunks = diff.unified_diff().context_radius(3).header(&old_header, &new_header).to_string();
+        if hunks.is_empty() {
+            // An empty file has no line to remove: a diff cannot say it is there.
+            out.push_str(&format!("Only in {}: {} (an empty file)\n", shown_dir(&d.path), file_part(&d.path)));
+        }
+        out.push_str(&hunks);
     }
     out
 }
@@ -177,6 +183,7 @@ mod tests {
         t.entries.insert("old".into(), Entry::Dir);
         t.entries.insert("old/c.yaml".into(), Entry::File(b"x\n".to_vec()));
         t.entries.insert("link.yaml".into(), Entry::Other);
+        t.entries.insert("old/empty".into(), Entry::File(vec![]));
         t.entries.remove(MARKER);
         let d = compare(&bundle(), &t);
         let got: Vec<_> = d.iter().map(|d| (d.path.as_str(), d.change)).collect();
@@ -188,6 +195,7 @@ mod tests {
                 ("link.yaml", Change::Extra),
                 ("old/", Change::Extra),
                 ("old/c.yaml", Change::Extra),
+                ("old/empty", Change::Extra),
                 ("sub/b.yaml", Change::Missing),
             ]
         );
@@ -197,6 +205,7 @@ mod tests {
         assert!(text.contains("--- a/out/old/c.yaml\n+++ /dev/null\n"), "{text}");
         assert!(text.contains("Only in out: link.yaml (not a regular file)\n"), "{text}");
         assert!(text.contains("Only in out: old (a directory)\n"), "{text}");
+        assert!(text.contains("Only in out/old: empty (an empty file)\n"), "{text}");
         assert!(text.contains("+++ b/out/.redis-gen\n"), "{text}");
     }
 
