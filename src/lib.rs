@@ -21,6 +21,7 @@ pub mod quantity;
 pub mod redis_commands;
 pub mod render;
 pub mod schema;
+pub mod seal;
 pub mod sealed;
 
 use diag::Diagnostic;

@@ -87,6 +87,52 @@ pub struct ServiceMonitorPlan {
     pub labels: BTreeMap<String, String>,
 }
 
+/// Alerts and the Grafana dashboard. Present only with the ServiceMonitor:
+/// their queries select series by the labels it gives them.
+#[derive(Debug, Clone)]
+pub struct Monitoring {
+    /// PromQL label matchers of every series of the release: `job` (the
+    /// ServiceMonitor names it after the metrics Service) and `namespace`.
+    pub matchers: String,
+    /// The pod label `app.kubernetes.io/component` as Prometheus spells it
+    /// once `podTargetLabels` copies it onto the series.
+    pub component_label: String,
+    /// The scrape interval: the step of the restart subquery.
+    pub scrape_interval: String,
+    pub alerts: Option<Alerts>,
+    pub dashboard: Option<Dashboard>,
+}
+
+/// The PrometheusRule: its name, labels and every threshold.
+#[derive(Debug, Clone)]
+pub struct Alerts {
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub down_for: String,
+    pub replication_for: String,
+    pub replication_lag_bytes: u64,
+    pub replication_lag_for: String,
+    pub memory_percent: u8,
+    pub memory_for: String,
+    pub rejected_connections: u64,
+    pub persistence_for: String,
+    pub restarts: u32,
+    pub restart_window: String,
+}
+
+/// The dashboard ConfigMap and the label the Grafana sidecar looks for.
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    /// `<release>-<namespace>-dashboard`: unique among the dashboards of
+    /// releases in several namespaces that share one Grafana namespace.
+    pub name: String,
+    pub namespace: String,
+    /// The ConfigMap key, the file name the sidecar writes (unique per release).
+    pub file: String,
+    pub label: String,
+    pub label_value: String,
+}
+
 /// A validated, resolved profile.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -113,6 +159,7 @@ pub struct Plan {
     pub loadbalancer: Option<LoadBalancer>,
     pub metrics: Option<Metrics>,
     pub monitoring_namespace: String,
+    pub monitoring: Option<Monitoring>,
 }
 
 impl Plan {
@@ -675,6 +722,8 @@ impl Plan {
             None
         };
 
+        let monitoring = c.monitoring(&metrics, &release.value, &namespace.value, &monitoring_namespace.value);
+
         let secret = p.str("secret_name");
         c.dns_label("secret_name", &secret, 253, "");
 
@@ -720,8 +769,182 @@ impl Plan {
             loadbalancer,
             metrics,
             monitoring_namespace: monitoring_namespace.value,
+            monitoring,
         })
     }
+}
+
+impl Checker<'_> {
+    /// Resolves the alerts and the dashboard (`None` without the ServiceMonitor,
+    /// whose labels their queries rely on).
+    fn monitoring(
+        &mut self,
+        metrics: &Option<Metrics>,
+        release: &str,
+        namespace: &str,
+        monitoring_namespace: &str,
+    ) -> Option<Monitoring> {
+        let p = self.p;
+        let alerts_wanted = p.bool("enable_alerts");
+        let dashboard_wanted = p.bool("enable_dashboard");
+        let Some(sm) = metrics.as_ref().and_then(|m| m.service_monitor.as_ref()) else {
+            let missing = if metrics.is_none() { "enable_metrics" } else { "enable_service_monitor" };
+            for (key, wanted, what) in [
+                ("enable_alerts", &alerts_wanted, "the alert rules select series"),
+                ("enable_dashboard", &dashboard_wanted, "the dashboard's queries select series"),
+            ] {
+                if wanted.value && wanted.span.is_some() {
+                    self.err(key, wanted.span.clone(), format!("needs {missing} = true: {what} by the labels the ServiceMonitor gives the exporter's metrics"));
+                }
+            }
+            return None;
+        };
+        let alerts = alerts_wanted.value.then(|| self.alerts(release));
+        let dashboard = dashboard_wanted.value.then(|| {
+            let ns = p.str_opt("dashboard_namespace").unwrap_or_else(|| Sp::default(monitoring_namespace.to_string()));
+            self.dns_label("dashboard_namespace", &ns, 63, "");
+            let label = p.str("dashboard_label");
+            if !label_key_ok(&label.value) {
+                self.err("dashboard_label", label.span.clone(), format!("`{}` is not a valid label key (an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_', '.')", label.value));
+            } else if [NAME_LABEL, INSTANCE_LABEL, COMPONENT_LABEL, MANAGED_BY_LABEL].contains(&label.value.as_str()) {
+                self.err("dashboard_label", label.span.clone(), format!("`{}` is set by redis-gen on every object; choose the key the Grafana sidecar watches", label.value));
+            }
+            let value = p.str("dashboard_label_value");
+            if !label_value_ok(&value.value) {
+                self.err("dashboard_label_value", value.span.clone(), format!("`{}` is not a valid label value (at most 63 letters, digits, '-', '_', '.', starting and ending with a letter or digit)", value.value));
+            }
+            Dashboard {
+                name: format!("{release}-{namespace}-dashboard"),
+                namespace: ns.value,
+                file: format!("redis-gen-{namespace}-{release}.json"),
+                label: label.value,
+                label_value: value.value,
+            }
+        });
+        Some(Monitoring {
+            matchers: format!("job=\"{release}-metrics\",namespace=\"{namespace}\""),
+            component_label: prometheus_label_name(COMPONENT_LABEL),
+            scrape_interval: sm.interval.clone(),
+            alerts,
+            dashboard,
+        })
+    }
+
+    fn alerts(&mut self, release: &str) -> Alerts {
+        let p = self.p;
+        let duration = |c: &mut Self, key: &'static str| {
+            let v = p.str(key);
+            if duration_ms(&v.value).is_none() {
+                c.err(key, v.span.clone(), format!("`{}` is not a Prometheus duration such as `30s`, `5m` or `1h30m` (units y, w, d, h, m, s, ms, largest first, each once)", v.value));
+            }
+            v.value
+        };
+        let down_for = duration(self, "alert_down_for");
+        let replication_for = duration(self, "alert_replication_for");
+        let replication_lag_for = duration(self, "alert_replication_lag_for");
+        let memory_for = duration(self, "alert_memory_for");
+        let persistence_for = duration(self, "alert_persistence_for");
+        let restart_window = duration(self, "alert_restart_window");
+        if duration_ms(&restart_window).is_some_and(|ms| ms < 300_000) {
+            let v = p.str("alert_restart_window");
+            self.err(
+                "alert_restart_window",
+                v.span,
+                format!("`{restart_window}` is too short to count restarts in; use at least 5m"),
+            );
+        }
+        let lag = p.str("alert_replication_lag");
+        let replication_lag_bytes = self.quantity("alert_replication_lag", &lag, true).map_or(0, |b| b.round() as u64);
+        let int = |c: &mut Self, key: &'static str, range: std::ops::RangeInclusive<i64>, what: &str| {
+            let v = p.int(key);
+            if !range.contains(&v.value) {
+                c.err(
+                    key,
+                    v.span.clone(),
+                    format!("{} is out of range; expected {what} from {} to {}", v.value, range.start(), range.end()),
+                );
+            }
+            v.value.clamp(*range.start(), *range.end())
+        };
+        let memory_percent = int(self, "alert_memory_percent", 1..=100, "a percentage of maxmemory") as u8;
+        let rejected_connections =
+            int(self, "alert_rejected_connections", 0..=1_000_000, "a number of connections") as u64;
+        let restarts = int(self, "alert_restarts", 1..=100, "a number of restarts") as u32;
+
+        let labels_set = p.is_set("prometheus_rule_labels");
+        let key = if labels_set { "prometheus_rule_labels" } else { "service_monitor_labels" };
+        let mut labels = BTreeMap::new();
+        for (k, v) in p.map(key) {
+            // service_monitor_labels were checked with the ServiceMonitor.
+            if labels_set && (!label_key_ok(&k) || !label_value_ok(&v.value)) {
+                self.err(
+                    &format!("{key}.{k}"),
+                    v.span.clone(),
+                    format!("`{k} = \"{}\"` is not a valid label", v.value),
+                );
+            }
+            labels.insert(k, v.value);
+        }
+        Alerts {
+            name: release.to_string(),
+            labels,
+            down_for,
+            replication_for,
+            replication_lag_bytes,
+            replication_lag_for,
+            memory_percent,
+            memory_for,
+            rejected_connections,
+            persistence_for,
+            restarts,
+            restart_window,
+        }
+    }
+}
+
+/// A Kubernetes label key as a Prometheus label name: every character other
+/// than a letter, digit or '_' becomes '_' (what prometheus-operator does to
+/// `podTargetLabels`).
+pub fn prometheus_label_name(k8s: &str) -> String {
+    k8s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+}
+
+/// Milliseconds of a Prometheus duration (`0`, or `1h30m`: units y, w, d, h,
+/// m, s, ms, largest first, each at most once); the grammar of the
+/// prometheus-operator CRDs' duration pattern.
+pub fn duration_ms(s: &str) -> Option<u64> {
+    if s == "0" {
+        return Some(0);
+    }
+    const UNITS: &[(&str, u64)] = &[
+        ("y", 365 * 86_400_000),
+        ("w", 7 * 86_400_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("ms", 1),
+        ("m", 60_000),
+        ("s", 1000),
+    ];
+    // Rank of each unit in the required order (ms after s).
+    let rank = |u: &str| ["y", "w", "d", "h", "m", "s", "ms"].iter().position(|x| *x == u);
+    let (mut rest, mut total, mut last) = (s, 0u64, None::<usize>);
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit, mult) = UNITS.iter().find(|(u, _)| rest.starts_with(u))?;
+        let r = rank(unit)?;
+        if last.is_some_and(|l| r <= l) {
+            return None;
+        }
+        last = Some(r);
+        rest = &rest[unit.len()..];
+        total = total.checked_add(n.checked_mul(*mult)?)?;
+    }
+    Some(total)
 }
 
 /// The default CPU request is lowered to the limit when the limit is smaller,
@@ -736,24 +959,10 @@ fn cap_cpu_request(req: Sp<String>, limit: &Sp<String>, explicit: bool) -> Sp<St
     }
 }
 
+/// A scrape interval: a Prometheus duration other than zero. (The restart
+/// alert uses it as a subquery step, so it must be valid PromQL too.)
 fn prometheus_duration(s: &str) -> bool {
-    let mut rest = s;
-    if rest.is_empty() {
-        return false;
-    }
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return false;
-        }
-        rest = &rest[digits..];
-        let unit = ["ms", "s", "m", "h", "d", "w", "y"].iter().find(|u| rest.starts_with(**u));
-        match unit {
-            Some(u) => rest = &rest[u.len()..],
-            None => return false,
-        }
-    }
-    true
+    duration_ms(s).is_some_and(|ms| ms > 0)
 }
 
 #[cfg(test)]
@@ -765,7 +974,10 @@ mod tests {
         Plan::resolve(&Profile::parse("t.toml", text).unwrap())
     }
 
-    fn errors(text: &str) -> Vec<(String, Option<(usize, usize)>, String)> {
+    /// (key, line:column, message) of each error.
+    type Found = (String, Option<(usize, usize)>, String);
+
+    fn errors(text: &str) -> Vec<Found> {
         plan(text)
             .expect_err("should be refused")
             .into_iter()
@@ -855,10 +1067,101 @@ mod tests {
     }
 
     #[test]
+    fn alerts_and_dashboard_come_with_the_service_monitor() {
+        let p = plan("").unwrap();
+        let m = p.monitoring.as_ref().expect("on by default");
+        assert_eq!(m.matchers, "job=\"redis-shared-metrics\",namespace=\"redis\"");
+        assert_eq!(m.component_label, "app_kubernetes_io_component");
+        let a = m.alerts.as_ref().unwrap();
+        assert_eq!((a.replication_lag_bytes, a.memory_percent, a.restarts), (10 * 1024 * 1024, 90, 3));
+        let d = m.dashboard.as_ref().unwrap();
+        assert_eq!(
+            (d.namespace.as_str(), d.label.as_str(), d.label_value.as_str()),
+            ("monitoring", "grafana_dashboard", "1")
+        );
+        assert_eq!(d.name, "redis-shared-redis-dashboard");
+
+        assert!(plan("enable_metrics = false\nenable_service_monitor = false\n").unwrap().monitoring.is_none());
+        assert!(plan("enable_service_monitor = false\n").unwrap().monitoring.is_none());
+        let p = plan("enable_alerts = false\nmonitoring_namespace = \"observability\"\n").unwrap();
+        let m = p.monitoring.unwrap();
+        assert!(m.alerts.is_none());
+        assert_eq!(m.dashboard.unwrap().namespace, "observability");
+    }
+
+    #[test]
+    fn asking_for_alerts_without_the_service_monitor_is_an_error() {
+        let e = errors("enable_service_monitor = false\nenable_alerts = true\nenable_dashboard = true\n");
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert_eq!((e[0].0.as_str(), e[0].1), ("enable_alerts", Some((2, 17))));
+        assert!(e[0].2.contains("needs enable_service_monitor = true"), "{}", e[0].2);
+        assert_eq!(e[1].0, "enable_dashboard");
+        let e = errors("enable_metrics = false\nenable_service_monitor = false\nenable_alerts = true\n");
+        assert!(e[0].2.contains("needs enable_metrics = true"), "{}", e[0].2);
+    }
+
+    #[test]
+    fn alert_thresholds_are_checked_with_their_position() {
+        let e = errors(
+            "alert_down_for = \"2 minutes\"\nalert_memory_percent = 150\nalert_replication_lag = \"lots\"\nalert_restart_window = \"1m\"\nalert_restarts = 0\nalert_memory_for = \"30s5m\"\n",
+        );
+        let keys: Vec<_> = e.iter().map(|e| (e.0.as_str(), e.1.map(|p| p.0))).collect();
+        assert_eq!(
+            keys,
+            [
+                ("alert_down_for", Some(1)),
+                ("alert_memory_for", Some(6)),
+                ("alert_restart_window", Some(4)),
+                ("alert_replication_lag", Some(3)),
+                ("alert_memory_percent", Some(2)),
+                ("alert_restarts", Some(5)),
+            ]
+        );
+        assert!(e[2].2.contains("at least 5m"), "{}", e[2].2);
+    }
+
+    #[test]
+    fn dashboard_label_and_rule_labels_are_label_shaped() {
+        let e = errors(
+            "dashboard_label = \"app.kubernetes.io/name\"\ndashboard_label_value = \"-x\"\ndashboard_namespace = \"Grafana\"\nprometheus_rule_labels = { \"bad key!\" = \"x\" }\n",
+        );
+        let keys: Vec<_> = e.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["prometheus_rule_labels.bad key!", "dashboard_namespace", "dashboard_label", "dashboard_label_value"]
+        );
+    }
+
+    #[test]
+    fn rule_labels_default_to_the_service_monitor_labels() {
+        let p = plan("service_monitor_labels = { release = \"kps\" }\n").unwrap();
+        let labels = &p.monitoring.unwrap().alerts.unwrap().labels;
+        assert_eq!(labels.get("release").map(String::as_str), Some("kps"));
+        let p =
+            plan("service_monitor_labels = { release = \"kps\" }\nprometheus_rule_labels = { role = \"alerts\" }\n")
+                .unwrap();
+        let labels = &p.monitoring.unwrap().alerts.unwrap().labels;
+        assert_eq!(labels.keys().collect::<Vec<_>>(), ["role"]);
+    }
+
+    #[test]
+    fn prometheus_durations_follow_the_crd_grammar() {
+        assert_eq!(duration_ms("0"), Some(0));
+        assert_eq!(duration_ms("1h30m"), Some(5_400_000));
+        assert_eq!(duration_ms("1m30s500ms"), Some(90_500));
+        assert_eq!(duration_ms("2w"), Some(1_209_600_000));
+        for bad in ["", "5", "m", "30s1m", "1m1m", "1.5h", "-1m", "1 m", "1ms5s"] {
+            assert_eq!(duration_ms(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
     fn durations() {
         assert!(prometheus_duration("30s"));
         assert!(prometheus_duration("1m30s"));
         assert!(!prometheus_duration("30"));
         assert!(!prometheus_duration("s"));
+        assert!(!prometheus_duration("30s1m"), "units largest first");
+        assert!(!prometheus_duration("0s"));
     }
 }

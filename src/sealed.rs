@@ -1,10 +1,13 @@
 //! The sealed-data file that `redis-gen seal` writes beside a profile
 //! (`homelab.toml` -> `homelab.sealed.yaml`) and `build` reads: ciphertexts
-//! only, by namespace, safe to commit.
+//! only, by namespace, safe to commit. It records what the ciphertexts are
+//! bound to (scope, Secret name, controller key) so that `seal` can tell
+//! which ones are still valid and `build` can refuse ones that are not.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 /// sealed-secrets scopes: what the ciphertext is bound to.
@@ -29,6 +32,15 @@ impl Scope {
             Scope::ClusterWide => Some("sealedsecrets.bitnami.com/cluster-wide"),
         }
     }
+
+    /// The name as written in the file and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Strict => "strict",
+            Scope::NamespaceWide => "namespace-wide",
+            Scope::ClusterWide => "cluster-wide",
+        }
+    }
 }
 
 /// Contents of a sealed-data file.
@@ -36,11 +48,70 @@ impl Scope {
 #[serde(deny_unknown_fields)]
 pub struct SealedData {
     pub scope: Scope,
-    /// sha256 fingerprint of the certificate the values were sealed with.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub certificate_sha256: String,
+    /// The Secret name the values were sealed for (strict scope binds them to it).
+    pub secret_name: String,
+    /// Hex sha256 of the DER SubjectPublicKeyInfo of the controller's
+    /// certificate: which key pair can decrypt the values.
+    pub public_key_sha256: String,
     /// namespace -> Secret key -> base64 ciphertext.
     pub secrets: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+/// A sealed-data file that cannot be used, with where the problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseError {
+    /// 1-based line and column, when known.
+    pub at: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl SealedData {
+    /// Reads a sealed-data file's text; checks that every value is a
+    /// base64 sealed-secrets ciphertext.
+    pub fn parse(text: &str) -> Result<SealedData, ParseError> {
+        let data: SealedData = serde_yaml::from_str(text).map_err(|e| {
+            let at = e.location().map(|l| (l.line(), l.column()));
+            let mut message = e.to_string();
+            // serde_yaml appends the position; ours goes in front.
+            if let Some(i) = message.find(" at line ") {
+                message.truncate(i);
+            }
+            ParseError { at, message }
+        })?;
+        for (ns, values) in &data.secrets {
+            for (key, value) in values {
+                let ok = base64::engine::general_purpose::STANDARD
+                    .decode(value)
+                    .is_ok_and(|bytes| crate::seal::hybrid::well_formed(&bytes));
+                if !ok {
+                    return Err(ParseError {
+                        at: None,
+                        message: format!(
+                            "secrets.{ns}.{key} is not a sealed value (standard base64 of a sealed-secrets ciphertext); \
+                             run `redis-gen seal --rotate` to seal it again"
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(data)
+    }
+
+    /// The file's text: a header that says what it is, then the data (maps
+    /// are ordered, so equal data gives equal bytes).
+    pub fn to_yaml(&self, profile_name: &str) -> String {
+        format!(
+            "# Sealed Redis password of {profile_name}, written by `redis-gen seal`, read by `redis-gen build`.\n\
+             # Ciphertexts only (sealed-secrets RSA-OAEP + AES-GCM): safe to commit. Do not edit by hand.\n{}",
+            serde_yaml::to_string(self).expect("sealed data serializes")
+        )
+    }
+
+    /// Whether the values are bound to a Secret name other than `name`, so
+    /// the controller could not decrypt them under `name`.
+    pub fn bound_to_other_name(&self, name: &str) -> bool {
+        self.scope == Scope::Strict && self.secret_name != name
+    }
 }
 
 /// Where the sealed data of a profile lives: beside it, `<stem>.sealed.yaml`.
@@ -56,5 +127,51 @@ mod tests {
     #[test]
     fn sealed_file_sits_beside_the_profile() {
         assert_eq!(path_for(Path::new("profiles/homelab.toml")), PathBuf::from("profiles/homelab.sealed.yaml"));
+    }
+
+    fn sample() -> SealedData {
+        // 2-byte length 1, one RSA byte, 16 tag bytes.
+        let value = base64::engine::general_purpose::STANDARD.encode([&[0u8, 1, 7][..], &[0u8; 16]].concat());
+        SealedData {
+            scope: Scope::NamespaceWide,
+            secret_name: "redis-credentials".into(),
+            public_key_sha256: "ab".repeat(32),
+            secrets: BTreeMap::from([("redis".into(), BTreeMap::from([("redis-password".into(), value)]))]),
+        }
+    }
+
+    #[test]
+    fn the_file_round_trips() {
+        let s = sample();
+        let text = s.to_yaml("homelab.toml");
+        assert!(text.starts_with("# Sealed Redis password of homelab.toml"));
+        assert!(text.contains("scope: namespace-wide\n"));
+        assert_eq!(SealedData::parse(&text).unwrap(), s);
+    }
+
+    #[test]
+    fn errors_carry_the_position() {
+        let text = sample().to_yaml("x.toml").replace("scope:", "scop:");
+        let e = SealedData::parse(&text).unwrap_err();
+        assert_eq!(e.at.map(|(line, _)| line), Some(3), "{e:?}");
+        assert!(e.message.contains("unknown field `scop`"), "{}", e.message);
+        assert!(!e.message.contains(" at line "));
+    }
+
+    #[test]
+    fn values_must_be_ciphertexts() {
+        let mut s = sample();
+        s.secrets.get_mut("redis").unwrap().insert("redis-password".into(), "hunter2".into());
+        let e = SealedData::parse(&s.to_yaml("x.toml")).unwrap_err();
+        assert!(e.message.contains("secrets.redis.redis-password"), "{}", e.message);
+    }
+
+    #[test]
+    fn strict_values_are_bound_to_their_name() {
+        let mut s = sample();
+        assert!(!s.bound_to_other_name("other"));
+        s.scope = Scope::Strict;
+        assert!(s.bound_to_other_name("other"));
+        assert!(!s.bound_to_other_name("redis-credentials"));
     }
 }

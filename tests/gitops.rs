@@ -306,7 +306,10 @@ fn a_fleet_builds_each_profile_into_its_own_kustomization() {
     // Sealed data beside a profile is that profile's, not a profile itself.
     s.write(
         "profiles/cache.sealed.yaml",
-        "scope: strict\nsecrets:\n  cache:\n    redis-password: QUJD\n  cache-web:\n    redis-password: REVG\n",
+        &format!(
+            "scope: strict\nsecret_name: cache-redis\npublic_key_sha256: {}\nsecrets:\n  cache:\n    redis-password: AAEHAAAAAAAAAAAAAAAAAAAAAA==\n  cache-web:\n    redis-password: AAEJAAAAAAAAAAAAAAAAAAAAAA==\n",
+            "ab".repeat(32)
+        ),
     );
     let out = s.path("out");
     let o = run([Path::new("build"), &s.path("profiles"), Path::new("-o"), &out]);
@@ -315,7 +318,11 @@ fn a_fleet_builds_each_profile_into_its_own_kustomization() {
     let top = fs::read_to_string(out.join("kustomization.yaml")).unwrap();
     assert!(top.ends_with("resources:\n- cache\n- homelab\n- queue\n"), "{top}");
     assert!(!out.join("cache.sealed").exists());
-    assert!(fs::read_to_string(out.join("cache/sealedsecret-cache-redis.yaml")).unwrap().contains("QUJD"));
+    assert!(
+        fs::read_to_string(out.join("cache/sealedsecret-cache-redis.yaml"))
+            .unwrap()
+            .contains("AAEHAAAAAAAAAAAAAAAAAAAAAA==")
+    );
     assert!(!stderr(&o).contains("cache.toml: no sealed password"), "{}", stderr(&o));
 
     // Each member is byte for byte the build of its profile alone.

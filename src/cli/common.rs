@@ -1,15 +1,41 @@
-//! What several commands share: the sealed data beside a profile. Reading
-//! and compiling the PROFILE argument (a file or a directory) is `source`.
+//! What several commands share: printing a profile's diagnostics, and the
+//! sealed data beside a profile. Reading and compiling the PROFILE argument
+//! (a file or a directory of them) is `source`.
 
 use std::path::Path;
 
+use redis_gen::diag::{Diagnostic, render};
 use redis_gen::sealed::{self, SealedData};
+
+use super::{Failed, term};
+
+/// Prints every diagnostic of one file, then a count (coloured on a terminal).
+pub fn report(file: &str, text: &str, diags: &[Diagnostic]) {
+    let colour = term::stderr();
+    for d in diags {
+        let shown = render(file, text, d, "error");
+        eprint!("{}", if colour { term::diagnostics(&shown) } else { shown });
+    }
+    let n = diags.len();
+    eprintln!("{file}: {n} error{}", if n == 1 { "" } else { "s" });
+}
+
+/// The sealed data beside a profile, if there is any; errors are printed.
+pub fn read_sealed(profile: &Path) -> Result<Option<SealedData>, Failed> {
+    sealed_for(profile).map_err(|e| {
+        eprintln!("error: {e}");
+        Failed
+    })
+}
 
 /// The sealed data beside a profile, if there is any; the error says why not.
 pub fn sealed_for(profile: &Path) -> Result<Option<SealedData>, String> {
     let path = sealed::path_for(profile);
     match std::fs::read_to_string(&path) {
-        Ok(text) => serde_yaml::from_str(&text).map(Some).map_err(|e| format!("{}: {e}", path.display())),
+        Ok(text) => SealedData::parse(&text).map(Some).map_err(|e| {
+            let at = e.at.map(|(line, col)| format!(":{line}:{col}")).unwrap_or_default();
+            format!("{}{at}: {} (this file is written by `redis-gen seal`)", path.display(), e.message)
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
     }

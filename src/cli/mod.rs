@@ -11,6 +11,7 @@ mod init;
 mod man;
 mod outputs;
 mod schema;
+mod seal;
 mod source;
 mod term;
 mod validate;
@@ -41,6 +42,7 @@ enum Command {
     Schema(schema::Args),
     Completions(completions::Args),
     Man(man::Args),
+    Seal(seal::Args),
 }
 
 /// A failure already explained on stderr; exit 1.
@@ -58,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Schema(a) => schema::run(a),
         Command::Completions(a) => completions::run(a),
         Command::Man(a) => man::run(a),
+        Command::Seal(a) => seal::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,24 +1,25 @@
 //! prometheus-operator resources, as typed serde structs of our own (the
-//! operator's CRDs are not in k8s-openapi).
+//! operator's CRDs are not in k8s-openapi): the ServiceMonitor that scrapes
+//! the exporter sidecars and the PrometheusRule with the release's alerts.
+//!
+//! Every query selects series by the labels the ServiceMonitor gives them
+//! (`job` = the metrics Service, `namespace`, `pod`, `instance`, and the pod's
+//! component label as `app_kubernetes_io_component`), and names only metrics
+//! that redis_exporter exports (tests/py/test_monitoring.py checks them
+//! against a real scrape).
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::Serialize;
 
-use super::Manifest;
+use super::CustomResource;
 use super::meta::{object_meta, selector};
 use super::services::metrics_selector;
-use crate::plan::{COMPONENT_LABEL, Plan};
+use crate::plan::{Alerts, COMPONENT_LABEL, Monitoring, Plan};
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ServiceMonitor {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub metadata: ObjectMeta,
-    pub spec: ServiceMonitorSpec,
-}
+pub type ServiceMonitor = CustomResource<ServiceMonitorSpec>;
+pub type PrometheusRule = CustomResource<PrometheusRuleSpec>;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -67,6 +68,325 @@ pub fn service_monitor(plan: &Plan) -> Option<ServiceMonitor> {
     })
 }
 
-pub fn manifest(sm: &ServiceMonitor) -> Manifest {
-    Manifest::new(sm.kind, sm.metadata.name.as_deref().unwrap_or_default(), sm.metadata.namespace.as_deref(), sm)
+#[derive(Debug, Clone, Serialize)]
+pub struct PrometheusRuleSpec {
+    pub groups: Vec<RuleGroup>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleGroup {
+    pub name: String,
+    pub rules: Vec<AlertRule>,
+}
+
+/// An alerting rule (redis-gen emits no recording rules).
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertRule {
+    pub alert: &'static str,
+    pub expr: String,
+    #[serde(rename = "for", skip_serializing_if = "Option::is_none")]
+    pub for_: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+// Alert template fragments (Go templates, expanded by Prometheus).
+const POD: &str = "{{ $labels.pod }}";
+const INSTANCE: &str = "{{ $labels.instance }}";
+const NAMESPACE: &str = "{{ $labels.namespace }}";
+const VALUE: &str = "{{ $value }}";
+
+/// `metric{matchers,extra}`: a selector of the release's series.
+pub fn promql_series(matchers: &str, metric: &str, extra: &str) -> String {
+    let sep = if extra.is_empty() { "" } else { "," };
+    format!("{metric}{{{matchers}{sep}{extra}}}")
+}
+
+fn series(m: &Monitoring, metric: &str, extra: &str) -> String {
+    promql_series(&m.matchers, metric, extra)
+}
+
+/// Matcher of the primary's series (by its pod's component label).
+pub fn primary(m: &Monitoring) -> String {
+    format!("{}=\"master\"", m.component_label)
+}
+
+/// Bytes each replica is behind: the primary's replication offset minus the
+/// replica's. They come from different pods, so they are matched on the
+/// labels both share (`job`, `namespace`); the result keeps the replica's
+/// labels (`pod`, `instance`, `master_host`...). `max` keeps the left side
+/// one series while an old primary series is still fresh after a restart.
+/// `matchers` may narrow the replicas (the dashboard's pod variable).
+pub fn replication_lag_bytes(m: &Monitoring, replica_matchers: &str) -> String {
+    format!(
+        "max by (job, namespace) ({}) - on (job, namespace) group_right {}",
+        series(m, "redis_master_repl_offset", &primary(m)),
+        promql_series(replica_matchers, "redis_slave_repl_offset", "")
+    )
+}
+
+/// Memory used as a fraction of `maxmemory`; no series when maxmemory is 0.
+pub fn memory_ratio(matchers: &str) -> String {
+    format!(
+        "{} / ({} > 0)",
+        promql_series(matchers, "redis_memory_used_bytes", ""),
+        promql_series(matchers, "redis_memory_max_bytes", "")
+    )
+}
+
+fn rule(
+    alert: &'static str,
+    expr: String,
+    for_: Option<&str>,
+    severity: &str,
+    summary: String,
+    description: String,
+) -> AlertRule {
+    AlertRule {
+        alert,
+        expr,
+        for_: for_.map(str::to_string),
+        labels: BTreeMap::from([("severity".to_string(), severity.to_string())]),
+        annotations: BTreeMap::from([("summary".to_string(), summary), ("description".to_string(), description)]),
+    }
+}
+
+/// What reaching maxmemory does under the profile's eviction policy.
+fn at_maxmemory(policy: &str) -> &'static str {
+    if policy == "noeviction" {
+        "with maxmemory-policy noeviction, writes fail once it is reached"
+    } else {
+        "once it is reached, Redis evicts keys to make room for writes"
+    }
+}
+
+/// The alert groups of the release.
+pub fn rule_groups(plan: &Plan, m: &Monitoring, a: &Alerts) -> Vec<RuleGroup> {
+    let release = &plan.release;
+    let ns = &plan.namespace;
+    let pods = plan.pod_count();
+    let replicas = plan.replica_count;
+    let on_pod = format!("pod {POD} ({INSTANCE}) in namespace {NAMESPACE}");
+
+    let mut groups = vec![RuleGroup {
+        name: format!("{release}.availability"),
+        rules: vec![
+            rule(
+                "RedisDown",
+                format!("{} == 0", series(m, "redis_up", "")),
+                Some(&a.down_for),
+                "critical",
+                format!("Redis is down in pod {POD}"),
+                format!(
+                    "The redis_exporter sidecar of {on_pod} cannot reach Redis: the server is down, restarting, or refusing the exporter's password."
+                ),
+            ),
+            rule(
+                "RedisExporterDown",
+                format!("{} == 0", series(m, "up", "")),
+                Some(&a.down_for),
+                "warning",
+                format!("Prometheus cannot scrape the Redis exporter of pod {POD}"),
+                format!("The scrape of the redis_exporter sidecar of {on_pod} fails: Redis is unmonitored there."),
+            ),
+            rule(
+                "RedisMetricsAbsent",
+                format!("absent({})", series(m, "up", "")),
+                Some(&a.down_for),
+                "warning",
+                format!("No Redis metrics of release {release} reach Prometheus"),
+                format!(
+                    "Prometheus has no scrape target for the Redis release {release} in namespace {ns}: every pod is gone, or Prometheus does not select the ServiceMonitor {release} (check its serviceMonitorSelector and service_monitor_labels)."
+                ),
+            ),
+            rule(
+                "RedisPodsMissing",
+                format!("count by (job, namespace) ({}) < {pods}", series(m, "up", "")),
+                Some(&a.down_for),
+                "warning",
+                format!("Only {VALUE} of {pods} Redis pods of release {release} are scraped"),
+                format!(
+                    "Prometheus scrapes {VALUE} of the {pods} Redis pods of release {release} in namespace {NAMESPACE}: some pods are not running or not ready."
+                ),
+            ),
+            rule(
+                "RedisRestartingFrequently",
+                // Per pod, not per series: a recreated pod gets a new IP, so a
+                // new `instance`, and its restart would be invisible to resets()
+                // of a single series.
+                format!(
+                    "resets((max by (job, namespace, pod) ({}))[{}:{}]) >= {}",
+                    series(m, "redis_uptime_in_seconds", ""),
+                    a.restart_window,
+                    m.scrape_interval,
+                    a.restarts
+                ),
+                None,
+                "warning",
+                format!("Redis in pod {POD} restarts frequently"),
+                format!(
+                    "Redis in pod {POD} in namespace {NAMESPACE} restarted {VALUE} times in the last {}: look for OOM kills, failing probes or crashes in its logs.",
+                    a.restart_window
+                ),
+            ),
+        ],
+    }];
+
+    if replicas > 0 {
+        groups.push(RuleGroup {
+            name: format!("{release}.replication"),
+            rules: vec![
+                rule(
+                    "RedisReplicaLinkDown",
+                    format!("{} == 0", series(m, "redis_master_link_up", "")),
+                    Some(&a.replication_for),
+                    "critical",
+                    format!("Redis replica {POD} lost its link to the primary"),
+                    format!("The replica in {on_pod} is not connected to its primary {{{{ $labels.master_host }}}}:{{{{ $labels.master_port }}}}: it serves stale data until it resynchronizes."),
+                ),
+                rule(
+                    "RedisReplicasMissing",
+                    format!("{} < {replicas}", series(m, "redis_connected_slaves", &primary(m))),
+                    Some(&a.replication_for),
+                    "warning",
+                    format!("The Redis primary {POD} has {VALUE} of {replicas} replicas"),
+                    format!("The primary in {on_pod} has {VALUE} connected replicas; the profile declares replica_count = {replicas}."),
+                ),
+                rule(
+                    "RedisReplicationLagging",
+                    format!("({}) > {}", replication_lag_bytes(m, &m.matchers), a.replication_lag_bytes),
+                    Some(&a.replication_lag_for),
+                    "warning",
+                    format!("Redis replica {POD} lags behind the primary"),
+                    format!("The replica in {on_pod} is {{{{ $value | humanize1024 }}}}B behind the primary's replication offset (threshold {} bytes, alert_replication_lag).", a.replication_lag_bytes),
+                ),
+            ],
+        });
+    }
+
+    groups.push(RuleGroup {
+        name: format!("{release}.resources"),
+        rules: vec![
+            rule(
+                "RedisMemoryNearMax",
+                format!("{} > {}", memory_ratio(&m.matchers), f64::from(a.memory_percent) / 100.0),
+                Some(&a.memory_for),
+                "warning",
+                format!("Redis in pod {POD} is close to maxmemory"),
+                format!(
+                    "Redis in {on_pod} uses {{{{ $value | humanizePercentage }}}} of its maxmemory (threshold {}%); {}.",
+                    a.memory_percent,
+                    at_maxmemory(&plan.maxmemory_policy)
+                ),
+            ),
+            rule(
+                "RedisRejectingConnections",
+                format!("increase({}[5m]) > {}", series(m, "redis_rejected_connections_total", ""), a.rejected_connections),
+                None,
+                "warning",
+                format!("Redis in pod {POD} refuses connections"),
+                format!("Redis in {on_pod} refused {{{{ $value | humanize }}}} connections in the last 5 minutes: maxclients is reached."),
+            ),
+        ],
+    });
+
+    groups.push(RuleGroup {
+        name: format!("{release}.persistence"),
+        rules: vec![
+            rule(
+                "RedisRdbSaveFailing",
+                format!("{} == 0", series(m, "redis_rdb_last_bgsave_status", "")),
+                Some(&a.persistence_for),
+                "critical",
+                format!("Redis in pod {POD} cannot write its RDB snapshot"),
+                format!("The last RDB snapshot of Redis in {on_pod} failed, and Redis refuses writes while snapshots fail (stop-writes-on-bgsave-error). Check the volume /data: free space, permissions."),
+            ),
+            rule(
+                "RedisAofWriteFailing",
+                format!("{} == 0", series(m, "redis_aof_last_write_status", "")),
+                Some(&a.persistence_for),
+                "critical",
+                format!("Redis in pod {POD} cannot write its append-only file"),
+                format!("The last write to the append-only file of Redis in {on_pod} failed; Redis refuses writes until it succeeds. Check the volume /data: free space, permissions."),
+            ),
+            rule(
+                "RedisAofRewriteFailing",
+                format!("{} == 0", series(m, "redis_aof_last_bgrewrite_status", "")),
+                Some(&a.persistence_for),
+                "warning",
+                format!("Redis in pod {POD} cannot rewrite its append-only file"),
+                format!("The last rewrite of the append-only file of Redis in {on_pod} failed, so the file keeps growing. Check the volume /data: free space, permissions."),
+            ),
+        ],
+    });
+    groups
+}
+
+pub fn prometheus_rule(plan: &Plan) -> Option<PrometheusRule> {
+    let m = plan.monitoring.as_ref()?;
+    let a = m.alerts.as_ref()?;
+    let mut labels = plan.labels();
+    labels.extend(a.labels.clone());
+    Some(PrometheusRule {
+        api_version: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata: object_meta(&a.name, &plan.namespace, labels),
+        spec: PrometheusRuleSpec { groups: rule_groups(plan, m, a) },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(text: &str) -> Plan {
+        Plan::resolve(&crate::profile::Profile::parse("t.toml", text).unwrap()).unwrap()
+    }
+
+    fn alerts(p: &Plan) -> Vec<AlertRule> {
+        prometheus_rule(p).unwrap().spec.groups.into_iter().flat_map(|g| g.rules).collect()
+    }
+
+    fn expr<'a>(rules: &'a [AlertRule], name: &str) -> &'a str {
+        &rules.iter().find(|r| r.alert == name).unwrap_or_else(|| panic!("no {name}")).expr
+    }
+
+    #[test]
+    fn thresholds_from_the_profile_reach_the_expressions() {
+        let p = plan(
+            "replica_count = 3\nalert_replication_lag = \"1Mi\"\nalert_memory_percent = 75\nalert_restarts = 5\nalert_restart_window = \"2h\"\nalert_rejected_connections = 10\nalert_down_for = \"30s\"\nservice_monitor_interval = \"15s\"\n",
+        );
+        let r = alerts(&p);
+        assert!(expr(&r, "RedisReplicationLagging").ends_with(") > 1048576"));
+        assert!(expr(&r, "RedisMemoryNearMax").ends_with(" > 0.75"));
+        assert!(expr(&r, "RedisRestartingFrequently").ends_with("[2h:15s]) >= 5"));
+        assert!(expr(&r, "RedisRejectingConnections").ends_with("[5m]) > 10"));
+        assert!(expr(&r, "RedisReplicasMissing").ends_with(" < 3"));
+        assert!(expr(&r, "RedisPodsMissing").ends_with(" < 4"));
+        let down = r.iter().find(|r| r.alert == "RedisDown").unwrap();
+        assert_eq!(down.for_.as_deref(), Some("30s"));
+    }
+
+    #[test]
+    fn every_alert_has_a_severity_a_summary_and_a_description() {
+        for r in alerts(&plan("")) {
+            assert!(["critical", "warning"].contains(&r.labels["severity"].as_str()), "{}", r.alert);
+            assert!(!r.annotations["summary"].is_empty(), "{}", r.alert);
+            assert!(r.annotations["description"].contains("namespace"), "{}", r.alert);
+        }
+    }
+
+    #[test]
+    fn without_replicas_there_are_no_replication_alerts() {
+        let p = plan("replica_count = 0\n");
+        let groups = prometheus_rule(&p).unwrap().spec.groups;
+        assert!(groups.iter().all(|g| !g.name.ends_with(".replication")));
+        assert!(expr(&alerts(&p), "RedisPodsMissing").ends_with(" < 1"));
+    }
+
+    #[test]
+    fn the_rule_is_switched_off_by_its_key() {
+        assert!(prometheus_rule(&plan("enable_alerts = false\n")).is_none());
+        assert!(prometheus_rule(&plan("enable_service_monitor = false\n")).is_none());
+    }
 }

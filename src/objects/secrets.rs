@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-use super::Manifest;
+use super::CustomResource;
 use super::meta::object_meta;
 use crate::plan::{PASSWORD_KEY, Plan};
 use crate::sealed::SealedData;
@@ -18,14 +18,7 @@ pub const PLACEHOLDER_ANNOTATION: &str = "redis-gen.io/placeholder";
 /// The value a placeholder carries instead of a ciphertext.
 pub const PLACEHOLDER_VALUE: &str = "REDIS-GEN-PLACEHOLDER-run-redis-gen-seal";
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SealedSecret {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub metadata: ObjectMeta,
-    pub spec: SealedSecretSpec,
-}
+pub type SealedSecret = CustomResource<SealedSecretSpec>;
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -44,6 +37,17 @@ pub struct SecretTemplate {
 /// One SealedSecret per namespace that needs the password, Redis's first.
 pub fn sealed_secrets(plan: &Plan, sealed: Option<&SealedData>, warnings: &mut Vec<String>) -> Vec<SealedSecret> {
     let mut missing = Vec::new();
+    // Strict scope binds each value to the Secret's name: after a rename
+    // the controller could not decrypt them, so they are not used.
+    let renamed = sealed.filter(|s| s.bound_to_other_name(&plan.names.secret));
+    if let Some(s) = renamed {
+        warnings.push(format!(
+            "the sealed data was sealed (strict scope) for the Secret name {}, but the profile names it {}: \
+             not used; run `redis-gen seal --cert CERT.pem --password-stdin {}` (or --rotate) to seal it again",
+            s.secret_name, plan.names.secret, plan.profile_name
+        ));
+    }
+    let sealed = if renamed.is_some() { None } else { sealed };
     let out = plan
         .secret_namespaces()
         .into_iter()
@@ -97,8 +101,4 @@ pub fn sealed_secrets(plan: &Plan, sealed: Option<&SealedData>, warnings: &mut V
         }
     }
     out
-}
-
-pub fn manifest(s: &SealedSecret) -> Manifest {
-    Manifest::new(s.kind, s.metadata.name.as_deref().unwrap_or_default(), s.metadata.namespace.as_deref(), s)
 }

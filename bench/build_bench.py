@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Benchmark of `redis-gen build` on a profile: median wall time and peak
+memory (max RSS) of the whole process, over repeated runs into a scratch
+directory. Usage: bench/build_bench.py [PROFILE] [--runs N] [--stdout]
+
+Build the release binary first (cargo build --release)."""
+
+import argparse
+import os
+import pathlib
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BIN = ROOT / "target" / "release" / "redis-gen"
+
+
+def measure(argv):
+    """Runs argv once; returns (wall seconds, CPU seconds, max RSS in KiB).
+
+    Wall and CPU time come from a direct posix_spawn. Peak memory comes from a
+    separate run under /usr/bin/time: a child spawned by this Python process
+    reports Python's own RSS as its maximum (Linux carries the high-water mark
+    across exec), so it must be started by a small parent."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    actions = [(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)]
+    start = time.perf_counter()
+    pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - start
+    os.close(devnull)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{argv} failed")
+    with tempfile.NamedTemporaryFile("r") as report:
+        subprocess.run(["/usr/bin/time", "-o", report.name, "-f", "%M", *argv], check=True, capture_output=True)
+        rss = int(report.read().strip().splitlines()[-1])
+    return wall, usage.ru_utime + usage.ru_stime, rss
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("profile", nargs="?", default=str(ROOT / "profiles" / "homelab.toml"))
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--stdout", action="store_true", help="measure `build --stdout` (no disk writes)")
+    args = parser.parse_args()
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix="redis-gen-bench-"))
+    try:
+        argv = [str(BIN), "build", args.profile]
+        argv += ["--stdout"] if args.stdout else ["-o", str(scratch / "out")]
+        for _ in range(10):  # warm the page cache
+            measure(argv)
+        walls, cpus, rss = [], [], []
+        for _ in range(args.runs):
+            w, c, r = measure(argv)
+            walls.append(w)
+            cpus.append(c)
+            rss.append(r)
+        walls.sort()
+        p95 = walls[int(len(walls) * 0.95) - 1]
+        print(f"redis-gen build {'--stdout ' if args.stdout else ''}{pathlib.Path(args.profile).name}: {args.runs} runs")
+        print(f"  wall time: median {statistics.median(walls) * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms, min {walls[0] * 1000:.2f} ms")
+        print(f"  CPU time (user+sys): median {statistics.median(cpus) * 1000:.2f} ms")
+        print(f"  peak memory (max RSS): median {statistics.median(rss) / 1024:.2f} MiB, max {max(rss) / 1024:.2f} MiB")
+    finally:
+        shutil.rmtree(scratch)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,383 @@
+"""One pod of a StatefulSet: its volumes, its init containers and containers
+as processes, its probes, and `kubectl exec`-like commands.
+
+Volumes follow the kubelet: configMap and secret volumes are directories of
+files with the manifest's modes, group fsGroup (secrets in memory, like the
+kubelet's tmpfs); emptyDirs are fresh directories at every pod start (medium
+Memory in /dev/shm); a volumeClaimTemplate is one directory per pod that
+survives restarts of that pod, as a PersistentVolume does."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+from . import manifests
+from .containers import Container, Context
+
+POLL = 0.05
+
+
+class PodError(RuntimeError):
+    pass
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = pathlib.Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    return children
+
+
+def descendants(pids: list[int]) -> list[int]:
+    """pids and every live descendant of them."""
+    children = _children_map()
+    out, todo = [], list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in out:
+            continue
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return sorted(out)
+
+
+class Pod:
+    def __init__(self, deployment, sts: dict, name: str, index: int):
+        self.deployment = deployment
+        self.sts = sts
+        self.name = name
+        self.index = index
+        self.namespace = sts["metadata"]["namespace"]
+        template = sts["spec"]["template"]
+        self.labels: dict = dict(template["metadata"].get("labels") or {})
+        self.spec: dict = template["spec"]
+        self.fqdn = manifests.pod_fqdn(sts, name)
+        self.init_containers = [Container(c, self.spec, init=True) for c in self.spec.get("initContainers") or []]
+        self.containers = [Container(c, self.spec) for c in self.spec["containers"]]
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.generation = 0
+        self.dir = deployment.disk / "pods" / name
+        self.mem = deployment.mem / "pods" / name
+        for d in (self.dir / "logs", self.dir / "mnt-root", self.dir / "mnt-scratch", self.mem / "specs"):
+            d.mkdir(parents=True)
+        self.claims = {}
+        for claim in sts["spec"].get("volumeClaimTemplates") or []:
+            # Kubernetes names the PVC <claim>-<pod>; it outlives the pod.
+            path = deployment.disk / "pv" / f"{claim['metadata']['name']}-{name}"
+            path.mkdir(parents=True)
+            self._own(path, 0o2777)
+            self.claims[claim["metadata"]["name"]] = path
+        self.netns, self.ip = deployment.network.add_pod(name)
+
+    # -- helpers -----------------------------------------------------------
+
+    def __repr__(self):
+        return f"<Pod {self.name} {self.ip}>"
+
+    @property
+    def fs_group(self):
+        return (self.spec.get("securityContext") or {}).get("fsGroup")
+
+    def _own(self, path: pathlib.Path, mode: int):
+        os.chown(path, 0, self.fs_group if self.fs_group is not None else 0)
+        os.chmod(path, mode)
+
+    def container(self, name: str | None = None) -> Container:
+        """The named container, or the first one (kubectl's default)."""
+        if name is None:
+            return self.containers[0]
+        for c in self.init_containers + self.containers:
+            if c.name == name:
+                return c
+        raise KeyError(f"{self.name}: no container {name}")
+
+    def _container_specs(self) -> list[dict]:
+        return [c.spec for c in self.containers]
+
+    def _context(self) -> Context:
+        return Context(
+            pod=self.name,
+            namespace=self.namespace,
+            pod_ip=self.ip,
+            netns=self.netns,
+            volumes=self._volumes,
+            configmaps=self.deployment.configmaps,
+            secrets=self.deployment.secrets,
+            mnt_root=self.dir / "mnt-root",
+            mnt_scratch=self.dir / "mnt-scratch",
+            spec_dir=self.mem / "specs",
+        )
+
+    def _write_files(self, directory: pathlib.Path, data: dict[str, str], source: dict):
+        directory.mkdir(parents=True)
+        self._own(directory, 0o755)
+        items = source.get("items") or [{"key": k, "path": k} for k in sorted(data)]
+        for item in items:
+            if item["key"] not in data:
+                raise PodError(f"{self.name}: key {item['key']} missing from {source}")
+            path = directory / item["path"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(data[item["key"]])
+            self._own(path, item.get("mode", source.get("defaultMode", 0o644)))
+
+    def _make_volumes(self):
+        """Fresh volumes for a new pod incarnation; claims are kept."""
+        disk = self.dir / f"volumes-{self.generation}"
+        mem = self.mem / f"volumes-{self.generation}"
+        volumes = {}
+        for v in self.spec.get("volumes") or []:
+            name = v["name"]
+            if "configMap" in v:
+                src = v["configMap"]
+                volumes[name] = disk / name
+                self._write_files(volumes[name], self.deployment.configmaps[src["name"]], src)
+            elif "secret" in v:
+                src = v["secret"]
+                volumes[name] = mem / name  # the kubelet keeps Secret volumes in tmpfs
+                self._write_files(volumes[name], self.deployment.secrets[src["secretName"]], src)
+            elif "emptyDir" in v:
+                medium = (v["emptyDir"] or {}).get("medium")
+                volumes[name] = (mem if medium == "Memory" else disk) / name
+                volumes[name].mkdir(parents=True)
+                self._own(volumes[name], 0o2777)
+            elif "persistentVolumeClaim" in v:
+                raise NotImplementedError(f"{self.name}: volume {name}: a PVC outside volumeClaimTemplates")
+            else:
+                raise NotImplementedError(f"{self.name}: volume {name}: {sorted(v)}")
+        for claim, path in self.claims.items():
+            volumes[claim] = path
+        self._volumes = volumes
+
+    def _drop_old_volumes(self):
+        for base in (self.dir, self.mem):
+            for path in base.glob("volumes-*"):
+                shutil.rmtree(path, ignore_errors=True)
+
+    def _log(self, container: str):
+        return open(self.dir / "logs" / f"{container}.log", "ab")
+
+    def logs(self, container: str | None = None) -> str:
+        path = self.dir / "logs" / f"{self.container(container).name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self):
+        """Creates the pod: fresh volumes, the init containers in order (each
+        must exit 0), then every container."""
+        self.generation += 1
+        self._drop_old_volumes()
+        self._make_volumes()
+        for c in self.init_containers:
+            with self._log(c.name) as log:
+                proc = self._spawn(c, stdout=log, stderr=subprocess.STDOUT, trace=self.deployment.trace_exec)
+                try:
+                    rc = proc.wait(timeout=120)
+                finally:
+                    self.deployment._reap(proc)
+            if rc != 0:
+                raise PodError(f"{self.name}: init container {c.name} exited {rc}:\n{self.logs(c.name)}")
+        for c in self.containers:
+            with self._log(c.name) as log:
+                self.processes[c.name] = self._spawn(c, stdout=log, stderr=subprocess.STDOUT)
+
+    def _spawn(self, c: Container, argv=None, extra_env=None, trace=False, **popen_args) -> subprocess.Popen:
+        trace_file = self.deployment._trace_file() if trace else None
+        proc, launch, command = c.popen(self._context(), argv, extra_env, trace_file, **popen_args)
+        self.deployment._started(self, c.name, proc, launch, command)
+        return proc
+
+    def running(self, container: str | None = None) -> bool:
+        proc = self.processes.get(self.container(container).name)
+        return proc is not None and proc.poll() is None
+
+    def wait_ready(self, timeout: float = 30):
+        """Polls every readiness probe until all pass (the probes' initial
+        delays and periods are not waited for: they only pace the kubelet)."""
+        deadline = time.monotonic() + timeout
+        pending = [c.name for c in self.containers if c.spec.get("readinessProbe")]
+        while pending:
+            for name in list(pending):
+                if not self.running(name):
+                    raise PodError(f"{self.name}: container {name} exited:\n{self.logs(name)}")
+                if self.probe("readiness", container=name) == 0:
+                    pending.remove(name)
+            if pending and time.monotonic() > deadline:
+                raise PodError(f"{self.name}: not ready after {timeout}s: {pending}\n{self.logs(pending[0])}")
+            if pending:
+                time.sleep(POLL)
+
+    def stop(self, grace: float | None = None):
+        """Deletes the pod's processes: SIGTERM to every container, up to
+        terminationGracePeriodSeconds (or `grace`), then SIGKILL."""
+        if grace is None:
+            grace = self.spec.get("terminationGracePeriodSeconds", 30)
+        live = [p for p in self.processes.values() if p.poll() is None]
+        for p in live:
+            self._signal(p, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for p in live:
+            try:
+                p.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for p in self.processes.values():
+            self.deployment._reap(p)
+        self.processes.clear()
+
+    @staticmethod
+    def _signal(proc: subprocess.Popen, sig):
+        try:
+            os.kill(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def kill(self, sig=signal.SIGKILL, container: str | None = None, wait: bool = True):
+        """Sends `sig` to a container's main process (default: the first
+        container). For SIGKILL, SIGTERM, SIGINT and SIGQUIT, waits until it
+        exited (SIGTERM: up to terminationGracePeriodSeconds) and returns its
+        exit status."""
+        proc = self.processes[self.container(container).name]
+        self._signal(proc, sig)
+        if wait and sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGQUIT):
+            return proc.wait(timeout=self.spec.get("terminationGracePeriodSeconds", 30))
+        return None
+
+    def restart(self, new_address: bool = True, ready_timeout: float = 30):
+        """Recreates the pod as the StatefulSet controller would: the old
+        processes are stopped (if still running), the pod comes back with the
+        same name and PersistentVolumes, fresh emptyDirs, a new address
+        (unless new_address is False) under the same DNS names, runs its
+        init containers again and starts every container."""
+        self.stop()
+        if new_address:
+            self.ip = self.deployment.network.readdress(self.name)
+            self.deployment._write_hosts()
+        self.start()
+        self.wait_ready(ready_timeout)
+
+    def pids(self) -> list[int]:
+        """Live processes of the pod's containers and all their descendants."""
+        return descendants([p.pid for p in self.processes.values() if p.poll() is None])
+
+    # -- probes and exec -------------------------------------------------------
+
+    def exec(self, *argv, container: str | None = None, env: dict | None = None, timeout: float = 10, trace=False):
+        """Like `kubectl exec`: runs argv in the container's context. `env`
+        travels in the environment only. Returns a CompletedProcess (text)."""
+        c = self.container(container)
+        proc = self._spawn(
+            c,
+            list(argv),
+            env,
+            trace=trace or self.deployment.trace_exec,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.deployment._reap(proc)
+            out, err = proc.communicate()
+            return subprocess.CompletedProcess(argv, -signal.SIGKILL, out.decode(errors="replace"), "timeout")
+        finally:
+            self.deployment._reap(proc)
+        return subprocess.CompletedProcess(argv, proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
+
+    def cli(self, *args, auth: bool | str = True, container: str | None = None, timeout: float = 10):
+        """redis-cli in the pod against 127.0.0.1 and the container's `redis`
+        port. auth=True sends the deployment's password, a string sends that
+        one, False none; it travels in REDISCLI_AUTH, never as an argument.
+        Returns (rc, stdout without the trailing newline); note that
+        redis-cli exits 0 on error replies too."""
+        c = self.container(container)
+        port = c.ports().get("redis", 6379)
+        password = self.deployment.password if auth is True else auth or None
+        env = {"REDISCLI_AUTH": password} if password is not None else None
+        r = self.exec("redis-cli", "-h", "127.0.0.1", "-p", str(port), *args, container=c.name, env=env, timeout=timeout)
+        return r.returncode, r.stdout.rstrip("\n")
+
+    def info(self, section: str = "replication") -> dict[str, str]:
+        rc, out = self.cli("INFO", section)
+        if rc != 0:
+            raise PodError(f"{self.name}: INFO {section} failed: {out}")
+        return dict(line.split(":", 1) for line in out.splitlines() if ":" in line and not line.startswith("#"))
+
+    def probe(self, kind: str, container: str | None = None) -> int:
+        """Runs the container's liveness/readiness/startup probe once, as the
+        kubelet would; 0 when it passes. Default container: the first one
+        that has such a probe."""
+        key = f"{kind}Probe"
+        if container is None:
+            candidates = [c for c in self.containers if c.spec.get(key)]
+            if not candidates:
+                raise KeyError(f"{self.name}: no {kind} probe")
+            c = candidates[0]
+        else:
+            c = self.container(container)
+        probe = c.spec[key]
+        timeout = probe.get("timeoutSeconds", 1)
+        if "exec" in probe:
+            return self.exec(*probe["exec"]["command"], container=c.name, timeout=timeout).returncode
+        if "httpGet" in probe:
+            get = probe["httpGet"]
+            port = manifests.container_port(self._container_specs(), get["port"])
+            try:
+                status, _ = self.http_get(port, get.get("path", "/"), timeout=timeout)
+            except OSError:
+                return 1
+            return 0 if 200 <= status < 400 else 1
+        if "tcpSocket" in probe:
+            port = manifests.container_port(self._container_specs(), probe["tcpSocket"]["port"])
+
+            def connect():
+                with socket.create_connection((self.ip, port), timeout=timeout):
+                    return 0
+
+            try:
+                return self.deployment.network.run_in(self.name, connect)
+            except OSError:
+                return 1
+        raise NotImplementedError(f"{self.name}: probe {sorted(probe)}")
+
+    def http_get(self, port: int, path: str, timeout: float = 5) -> tuple[int, str]:
+        """GET http://<pod ip>:port/path from inside the pod network, as the
+        kubelet or Prometheus would."""
+
+        def get():
+            conn = http.client.HTTPConnection(self.ip, port, timeout=timeout)
+            try:
+                conn.request("GET", path)
+                resp = conn.getresponse()
+                return resp.status, resp.read().decode(errors="replace")
+            finally:
+                conn.close()
+
+        return self.deployment.network.run_in(self.name, get)
+
+    def metrics(self) -> str:
+        """The exporter's /metrics (port `metrics` of the pod)."""
+        port = manifests.container_port(self._container_specs(), "metrics")
+        if port is None:
+            raise KeyError(f"{self.name}: no container port named metrics")
+        status, body = self.http_get(port, "/metrics")
+        if status != 200:
+            raise PodError(f"{self.name}: GET /metrics answered {status}")
+        return body
