@@ -11,7 +11,7 @@ use crate::profile::keys::{Dflt, KEYS, Key, RETIRED, Ty};
 
 pub const DRAFT: &str = "http://json-schema.org/draft-07/schema#";
 
-/// The schema, as a JSON value (keys in table order).
+/// The schema, as a JSON value (properties sorted by name).
 pub fn schema() -> Value {
     let mut properties = Map::new();
     for k in KEYS {

@@ -446,3 +446,17 @@ fn a_rebuild_replaces_edited_files_and_never_shares_a_file_with_another_path() {
     let cm = fs::metadata(out.join("configmap-redis-shared-config.yaml")).unwrap();
     assert_eq!((cm.nlink(), cm.mode() & 0o777), (1, 0o644));
 }
+
+#[test]
+fn the_committed_out_directory_is_what_build_writes() {
+    // The repository follows its own GitOps workflow: out/ is committed, and
+    // this is the `redis-gen check` its CI would run.
+    let root = env!("CARGO_MANIFEST_DIR");
+    let o = Command::new(BIN).args(["check", "profiles/homelab.toml", "-o", "out"]).current_dir(root).output().unwrap();
+    assert_eq!(
+        code(&o),
+        0,
+        "out/ is stale: run `redis-gen build profiles/homelab.toml` and commit out/\n{}",
+        stdout(&o)
+    );
+}

@@ -365,7 +365,8 @@ pub const KEYS: &[Key] = &[
         Dflt::Int(90),
         "Alerts and dashboard",
         "Memory used as a percentage of `maxmemory` above which an alert fires (1 to 100); silent when maxmemory is 0.",
-    ),
+    )
+    .within(1, 100),
     key(
         "alert_memory_for",
         Ty::Str,
@@ -379,7 +380,8 @@ pub const KEYS: &[Key] = &[
         Dflt::Int(0),
         "Alerts and dashboard",
         "Connections Redis may refuse (maxclients reached) within 5 minutes before an alert fires; 0 alerts on the first one.",
-    ),
+    )
+    .within(0, 1_000_000),
     key(
         "alert_persistence_for",
         Ty::Str,
@@ -393,7 +395,8 @@ pub const KEYS: &[Key] = &[
         Dflt::Int(3),
         "Alerts and dashboard",
         "Restarts of one Redis pod within alert_restart_window that raise an alert (1 to 100).",
-    ),
+    )
+    .within(1, 100),
     key(
         "alert_restart_window",
         Ty::Str,
