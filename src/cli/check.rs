@@ -31,11 +31,10 @@ pub fn run(a: Args) -> Result<(), Failed> {
     let target =
         if a.json { source::compile(&a.profile).map_err(|p| json_failure(&a, &p))? } else { source::load(&a.profile)? };
     let tree = disk::read_tree(&a.out).map_err(|e| {
-        let p = Problem {
-            file: a.out.display().to_string(),
-            text: None,
-            diag: redis_gen::diag::Diagnostic::new("", None, e.to_string()),
-        };
+        let shown = a.out.display().to_string();
+        let message = e.to_string();
+        let message = message.strip_prefix(&format!("{shown}: ")).unwrap_or(&message).to_string();
+        let p = Problem::io(&a.out, message);
         if a.json {
             json_failure(&a, &[p])
         } else {

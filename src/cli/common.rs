@@ -23,20 +23,32 @@ pub fn report(file: &str, text: &str, diags: &[Diagnostic]) {
 /// The sealed data beside a profile, if there is any; errors are printed.
 pub fn read_sealed(profile: &Path) -> Result<Option<SealedData>, Failed> {
     sealed_for(profile).map_err(|e| {
-        eprintln!("error: {e}");
+        let at = e.at.map(|(line, col)| format!(":{line}:{col}")).unwrap_or_default();
+        eprintln!("error: {}{at}: {}", e.file, e.message);
         Failed
     })
 }
 
-/// The sealed data beside a profile, if there is any; the error says why not.
-pub fn sealed_for(profile: &Path) -> Result<Option<SealedData>, String> {
+/// Why the sealed data beside a profile cannot be used.
+pub struct SealedError {
+    /// The sealed-data file, as shown.
+    pub file: String,
+    /// 1-based line and column, when known.
+    pub at: Option<(usize, usize)>,
+    pub message: String,
+}
+
+/// The sealed data beside a profile, if there is any.
+pub fn sealed_for(profile: &Path) -> Result<Option<SealedData>, SealedError> {
     let path = sealed::path_for(profile);
+    let file = path.display().to_string();
     match std::fs::read_to_string(&path) {
-        Ok(text) => SealedData::parse(&text).map(Some).map_err(|e| {
-            let at = e.at.map(|(line, col)| format!(":{line}:{col}")).unwrap_or_default();
-            format!("{}{at}: {} (this file is written by `redis-gen seal`)", path.display(), e.message)
+        Ok(text) => SealedData::parse(&text).map(Some).map_err(|e| SealedError {
+            file,
+            at: e.at,
+            message: format!("{} (this file is written by `redis-gen seal`)", e.message),
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+        Err(e) => Err(SealedError { file, at: None, message: format!("cannot read it: {e}") }),
     }
 }

@@ -21,10 +21,8 @@ pub fn run(a: Args) -> Result<(), Failed> {
     let text = profile(&Overrides { release_name: a.name.as_deref(), namespace: a.namespace.as_deref() });
     // What init prints must build: a bad --name or --namespace is reported now.
     if let Err(diags) = redis_gen::compile("init", &text, None) {
-        let problems: Vec<Problem> = diags
-            .into_iter()
-            .map(|diag| Problem { file: "redis-gen init".into(), text: Some(text.clone()), diag })
-            .collect();
+        let problems: Vec<Problem> =
+            diags.into_iter().map(|diag| Problem::in_text("redis-gen init", &text, diag)).collect();
         source::report(&problems);
         return Err(Failed);
     }

@@ -53,12 +53,36 @@ pub struct Problem {
     /// The path as the user would type it.
     pub file: String,
     pub text: Option<String>,
+    /// Line and column when there is no text to find them in (sealed data).
+    pub at: Option<(usize, usize)>,
     pub diag: Diagnostic,
 }
 
 impl Problem {
-    fn io(file: &Path, message: String) -> Problem {
-        Problem { file: file.display().to_string(), text: None, diag: Diagnostic::new("", None, message) }
+    pub fn in_text(file: &str, text: &str, diag: Diagnostic) -> Problem {
+        Problem { file: file.to_string(), text: Some(text.to_string()), at: None, diag }
+    }
+
+    pub fn io(file: &Path, message: String) -> Problem {
+        Problem { file: file.display().to_string(), text: None, at: None, diag: Diagnostic::new("", None, message) }
+    }
+
+    fn sealed(e: common::SealedError) -> Problem {
+        Problem { file: e.file, text: None, at: e.at, diag: Diagnostic::new("", None, e.message) }
+    }
+
+    fn line_col(&self) -> Option<(usize, usize)> {
+        match (&self.diag.span, &self.text) {
+            (Some(span), Some(text)) => Some(line_col(text, span.start)),
+            _ => self.at,
+        }
+    }
+
+    fn render(&self) -> String {
+        match (&self.text, self.at) {
+            (None, Some((line, col))) => format!("error: {}:{line}:{col}: {}\n", self.file, self.diag.message),
+            _ => render(&self.file, self.text.as_deref().unwrap_or(""), &self.diag, "error"),
+        }
     }
 }
 
@@ -85,11 +109,12 @@ pub fn load(path: &Path) -> Result<Target, Failed> {
     }
 }
 
-/// A profile's text and sealed data; the error says what went wrong.
-fn read(path: &Path) -> Result<(String, Option<redis_gen::sealed::SealedData>), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let text = String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
-    let sealed = common::sealed_for(path)?;
+/// A profile's text and sealed data.
+fn read(path: &Path) -> Result<(String, Option<redis_gen::sealed::SealedData>), Box<Problem>> {
+    let io = |m: String| Box::new(Problem::io(path, m));
+    let bytes = std::fs::read(path).map_err(|e| io(format!("cannot read {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes).map_err(|_| io(format!("{} is not UTF-8 text", path.display())))?;
+    let sealed = common::sealed_for(path).map_err(|e| Box::new(Problem::sealed(e)))?;
     Ok((text, sealed))
 }
 
@@ -98,12 +123,12 @@ fn file_name(path: &Path) -> String {
 }
 
 fn compile_one(path: &Path) -> Result<Target, Vec<Problem>> {
-    let (text, sealed) = read(path).map_err(|e| vec![Problem::io(path, e)])?;
+    let (text, sealed) = read(path).map_err(|p| vec![*p])?;
     match redis_gen::compile(&file_name(path), &text, sealed.as_ref()) {
         Ok(c) => Ok(Target::One(Box::new(c))),
         Err(diags) => {
             let file = path.display().to_string();
-            Err(diags.into_iter().map(|diag| Problem { file: file.clone(), text: Some(text.clone()), diag }).collect())
+            Err(diags.into_iter().map(|diag| Problem::in_text(&file, &text, diag)).collect())
         }
     }
 }
@@ -140,7 +165,7 @@ fn compile_fleet(dir: &Path) -> Result<Target, Vec<Problem>> {
                 sources.push(Source { stem, file: file_name(path), text, sealed });
                 source_paths.push(path);
             }
-            Err(e) => problems.push(Problem::io(path, e)),
+            Err(p) => problems.push(*p),
         }
     }
     match fleet::compile_all(&sources) {
@@ -150,11 +175,7 @@ fn compile_fleet(dir: &Path) -> Result<Target, Vec<Problem>> {
             for f in failures {
                 let file = source_paths[f.index].display().to_string();
                 let text = &sources[f.index].text;
-                problems.extend(f.diagnostics.into_iter().map(|diag| Problem {
-                    file: file.clone(),
-                    text: Some(text.clone()),
-                    diag,
-                }));
+                problems.extend(f.diagnostics.into_iter().map(|diag| Problem::in_text(&file, text, diag)));
             }
             // Unreadable files first, then by file, each file's in order.
             problems.sort_by(|a, b| a.file.cmp(&b.file));
@@ -173,7 +194,7 @@ pub fn report(problems: &[Problem]) {
         let n = problems[i..].iter().take_while(|p| &p.file == file).count();
         let mut shown = String::new();
         for p in &problems[i..i + n] {
-            shown.push_str(&render(file, p.text.as_deref().unwrap_or(""), &p.diag, "error"));
+            shown.push_str(&p.render());
         }
         shown.push_str(&format!("{file}: {n} error{}\n", if n == 1 { "" } else { "s" }));
         eprint!("{}", if colour { term::diagnostics(&shown) } else { shown });
@@ -212,10 +233,7 @@ pub fn json_problems(problems: &[Problem]) -> Vec<JsonProblem> {
     problems
         .iter()
         .map(|p| {
-            let pos = match (&p.diag.span, &p.text) {
-                (Some(span), Some(text)) => Some(line_col(text, span.start)),
-                _ => None,
-            };
+            let pos = p.line_col();
             JsonProblem {
                 file: p.file.clone(),
                 key: (!p.diag.key.is_empty()).then(|| p.diag.key.clone()),
