@@ -43,26 +43,57 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
-/// Renders one diagnostic against the profile it is about.
+/// Characters that must never reach a configuration file, a script, a YAML
+/// comment or a terminal unescaped: control characters (C0, DEL, C1), the
+/// Unicode line and paragraph separators (line breaks to YAML 1.1 readers),
+/// and the invisible direction overrides that make text read differently
+/// from what it is.
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// `s` with every unsafe character written as a Rust-style escape (`\n`,
+/// `\u{1b}`), so that it shows what it is and stays on one line.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if is_unsafe(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Renders one diagnostic against the profile it is about. Everything that
+/// may come from the input (file name, key, message, help) is escaped, so a
+/// hostile profile cannot write control sequences to the terminal or forge
+/// extra lines of output.
 pub fn render(file: &str, text: &str, d: &Diagnostic, severity: &str) -> String {
     let mut out = String::new();
-    let key = if d.key.is_empty() { String::new() } else { format!("`{}`: ", d.key) };
+    let file = escape(file);
+    let key = if d.key.is_empty() { String::new() } else { format!("`{}`: ", escape(&d.key)) };
+    let message = escape(&d.message);
     match &d.span {
         Some(span) => {
             let (line, col) = line_col(text, span.start);
-            let _ = writeln!(out, "{severity}: {file}:{line}:{col}: {key}{}", d.message);
-            let src = text.lines().nth(line - 1).unwrap_or("");
-            let shown: String = src.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-            let width = text[span.clone()].chars().take_while(|c| *c != '\n').count().max(1);
+            let _ = writeln!(out, "{severity}: {file}:{line}:{col}: {key}{message}");
+            let src = text.split('\n').nth(line - 1).unwrap_or("");
+            // One column per character, so the caret stays under its spot.
+            let shown: String = src.chars().map(|c| if is_unsafe(c) { ' ' } else { c }).collect();
+            let span = span.start.min(text.len())..span.end.min(text.len()).max(span.start.min(text.len()));
+            let width = text.get(span).unwrap_or("").chars().take_while(|c| *c != '\n').count().max(1);
             let _ = writeln!(out, "{:>5} | {shown}", line);
             let _ = writeln!(out, "      | {}{}", " ".repeat(col - 1), "^".repeat(width.min(80)));
         }
         None => {
-            let _ = writeln!(out, "{severity}: {file}: {key}{}", d.message);
+            let _ = writeln!(out, "{severity}: {file}: {key}{message}");
         }
     }
     if let Some(help) = &d.help {
-        let _ = writeln!(out, "      = help: {help}");
+        let _ = writeln!(out, "      = help: {}", escape(help));
     }
     out
 }

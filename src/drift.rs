@@ -91,14 +91,21 @@ pub fn compare(bundle: &Bundle, tree: &Tree) -> Vec<Drift> {
 /// diff cannot say (directories, symlinks, binary files) is one line each.
 pub fn unified(bundle: &Bundle, tree: &Tree, drifts: &[Drift], root: &str) -> String {
     let root = root.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
-    let shown = |p: &str| if root.is_empty() { p.to_string() } else { format!("{root}/{p}") };
+    // Paths are escaped: a stray file's name may hold a newline or an escape
+    // sequence. Contents are printed as they are, as diff(1) does.
+    let root = crate::diag::escape(root);
+    let root = root.as_str();
+    let shown = |p: &str| {
+        let p = crate::diag::escape(p);
+        if root.is_empty() { p } else { format!("{root}/{p}") }
+    };
     // `Only in DIR: NAME`, as diff -r says it.
     let shown_dir = |p: &str| match p.trim_end_matches('/').rsplit_once('/') {
         Some((parent, _)) => shown(parent),
         None if root.is_empty() => ".".to_string(),
         None => root.to_string(),
     };
-    let file_part = |p: &str| p.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_string();
+    let file_part = |p: &str| crate::diag::escape(p.trim_end_matches('/').rsplit('/').next().unwrap_or_default());
     let mut out = String::new();
     for d in drifts {
         let want: Option<&[u8]> = if d.path == MARKER {

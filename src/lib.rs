@@ -57,8 +57,17 @@ impl std::fmt::Display for ObjectId {
 /// Compiles a profile's text into a bundle. `name` is the profile's file name
 /// as shown in messages and headers.
 pub fn compile(name: &str, text: &str, sealed: Option<&sealed::SealedData>) -> Result<Compiled, Vec<Diagnostic>> {
-    let profile = profile::Profile::parse(name, text)?;
-    let plan = plan::Plan::resolve(&profile)?;
+    // Type errors and the plan's findings are reported together, in text order.
+    let (profile, mut errors) = profile::Profile::parse_partial(name, text)?;
+    let plan = match plan::Plan::resolve(&profile) {
+        Ok(plan) if errors.is_empty() => plan,
+        Ok(_) => return Err(errors),
+        Err(mut found) => {
+            errors.append(&mut found);
+            errors.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+            return Err(errors);
+        }
+    };
     let built = objects::build(&plan, sealed);
     let bundle = bundle::bundle(&plan, &built.manifests);
     let objects = built

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::ops::Range;
 
 use crate::diag::Diagnostic;
-use crate::profile::{Profile, Sp};
+use crate::profile::{Profile, Sp, key_path};
 use crate::quantity::Quantity;
 use crate::redis_commands;
 
@@ -210,25 +210,45 @@ struct Checker<'p> {
 
 impl<'p> Checker<'p> {
     fn err(&mut self, key: &str, span: Option<Range<usize>>, msg: impl Into<String>) {
-        self.errors.push(Diagnostic::new(key, span, msg));
+        if !self.poisoned(&[key]) {
+            self.errors.push(Diagnostic::new(key, span, msg));
+        }
     }
 
-    /// A string key that must be non-empty and free of control characters.
-    fn text(&mut self, key: &'static str) -> Sp<String> {
+    /// Whether any of these keys (or key paths) had a type error: such a key
+    /// reads as its default, and a finding about that default would only
+    /// confuse, so checks that involve it keep quiet.
+    fn poisoned(&self, keys: &[&str]) -> bool {
+        keys.iter().any(|k| self.p.is_poisoned(k.split(['[', '.']).next().unwrap_or(k)))
+    }
+
+    /// A string key that must be non-empty and free of control characters;
+    /// the flag says whether it is, so that further checks of a value
+    /// already refused stay quiet (one mistake, one message).
+    fn text(&mut self, key: &'static str) -> (Sp<String>, bool) {
         let v = self.p.str(key);
-        self.check_text(key, &v);
-        v
+        let ok = self.check_text(key, &v);
+        (v, ok)
     }
 
     fn check_text(&mut self, key: &str, v: &Sp<String>) -> bool {
+        if v.span.is_none() {
+            // A default: either a fixed, valid one, or derived from another
+            // key, which is checked (and reported) where the user wrote it.
+            return !v.value.is_empty() && !v.value.chars().any(crate::diag::is_unsafe);
+        }
         if v.value.is_empty() {
             self.err(key, v.span.clone(), "must not be empty");
             false
-        } else if let Some(c) = v.value.chars().find(|c| c.is_control()) {
+        } else if let Some(c) = v.value.chars().find(|c| crate::diag::is_unsafe(*c)) {
             self.err(
                 key,
                 v.span.clone(),
-                format!("contains the control character {c:?}; only printable text is accepted"),
+                format!(
+                    "contains the {} character {}; only printable text is accepted",
+                    if c.is_control() { "control" } else { "invisible" },
+                    c.escape_default()
+                ),
             );
             false
         } else {
@@ -236,13 +256,31 @@ impl<'p> Checker<'p> {
         }
     }
 
-    fn dns_label(&mut self, key: &str, v: &Sp<String>, max: usize, why: &str) {
+    /// Whether `v` is a DNS-1123 label of at most `max` characters.
+    fn dns_label(&mut self, key: &str, v: &Sp<String>, max: usize, why: &str) -> bool {
         if !self.check_text(key, v) {
-            return;
+            return false;
+        }
+        if v.span.is_none() {
+            // A default: valid, or derived from a key checked where it was written.
+            return dns1123_label(&v.value, max).is_ok();
         }
         if let Err(problem) = dns1123_label(&v.value, max) {
             let why = if why.is_empty() { String::new() } else { format!(" ({why})") };
             self.err(key, v.span.clone(), format!("{problem}: `{}` is not a valid name; use lower-case letters, digits and '-', starting and ending with a letter or digit, at most {max} characters{why}", v.value));
+            return false;
+        }
+        true
+    }
+
+    /// A DNS-1123 subdomain: dot-separated labels, at most 253 characters
+    /// (the names of Secrets, StorageClasses, ConfigMaps).
+    fn dns_subdomain(&mut self, key: &str, v: &Sp<String>) {
+        if !self.check_text(key, v) {
+            return;
+        }
+        if let Err(problem) = dns1123_subdomain(&v.value) {
+            self.err(key, v.span.clone(), format!("{problem}: `{}` is not a valid name; use lower-case letters, digits, '-' and '.', each dot-separated part starting and ending with a letter or digit, at most 253 characters", v.value));
         }
     }
 
@@ -250,9 +288,23 @@ impl<'p> Checker<'p> {
         if !self.check_text(key, v) {
             return None;
         }
+        if v.span.is_none() {
+            // A default derived from another key reports nothing itself.
+            return Quantity::parse(&v.value)
+                .map(|q| q.0)
+                .filter(|q| *q > 0.0 && q.is_finite() && !(memory && v.value.ends_with('m')));
+        }
         match Quantity::parse(&v.value) {
             Some(q) if q.0 <= 0.0 => {
                 self.err(key, v.span.clone(), format!("`{}` must be greater than zero", v.value));
+                None
+            }
+            Some(q) if !q.0.is_finite() || q.0 > MAX_QUANTITY => {
+                self.err(
+                    key,
+                    v.span.clone(),
+                    format!("`{}` is too large; Kubernetes quantities stop at 2^63-1", v.value),
+                );
                 None
             }
             Some(_) if memory && v.value.ends_with('m') => {
@@ -281,6 +333,7 @@ impl<'p> Checker<'p> {
         let l = self.quantity(lim_key, &lim, memory);
         if let (Some(r), Some(l)) = (r, l)
             && r > l
+            && !self.poisoned(&[req_key, lim_key])
         {
             let (key, span) =
                 if req.span.is_some() { (req_key, req.span.clone()) } else { (lim_key, lim.span.clone()) };
@@ -324,6 +377,17 @@ pub fn dns1123_label(s: &str, max: usize) -> Result<(), &'static str> {
     }
     Ok(())
 }
+
+/// Checks a DNS-1123 subdomain: labels joined by dots, at most 253 characters.
+pub fn dns1123_subdomain(s: &str) -> Result<(), &'static str> {
+    if s.len() > 253 {
+        return Err("too long");
+    }
+    s.split('.').try_for_each(|label| dns1123_label(label, 63))
+}
+
+/// The largest quantity Kubernetes accepts, in base units.
+const MAX_QUANTITY: f64 = i64::MAX as f64;
 
 /// Checks an image reference: `[registry/]path[:tag][@sha256:<64 hex>]`.
 pub fn image_reference(s: &str) -> Result<(), String> {
@@ -438,21 +502,21 @@ impl Plan {
         let mut c = Checker { p, errors: Vec::new() };
 
         let release = p.str("release_name");
-        c.dns_label(
+        let release_ok = c.dns_label(
             "release_name",
             &release,
             MAX_RELEASE_LEN,
             "the StatefulSet `<release>-replicas` and its pods' revision label must fit in 63 characters",
         );
-        if release.value.starts_with(|ch: char| ch.is_ascii_digit()) {
+        if release_ok && release.value.starts_with(|ch: char| ch.is_ascii_digit()) {
             c.err("release_name", release.span.clone(), "must start with a letter: Service names are DNS-1035 labels");
         }
         let namespace = p.str("namespace");
         c.dns_label("namespace", &namespace, 63, "");
         let mode = c.one_of("mode", &["replication"]);
         debug_assert_eq!(mode, "replication");
-        let domain = c.text("cluster_domain");
-        if !domain.value.split('.').all(|l| dns1123_label(l, 63).is_ok()) {
+        let (domain, domain_ok) = c.text("cluster_domain");
+        if domain_ok && dns1123_subdomain(&domain.value).is_err() {
             c.err(
                 "cluster_domain",
                 domain.span.clone(),
@@ -462,7 +526,7 @@ impl Plan {
 
         let mut extra_labels = BTreeMap::new();
         for (k, v) in p.map("labels") {
-            let key = format!("labels.{k}");
+            let key = key_path("labels", &k);
             if !label_key_ok(&k) {
                 c.err(&key, v.span.clone(), format!("`{k}` is not a valid label key (an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_', '.')"));
             } else if [NAME_LABEL, INSTANCE_LABEL, COMPONENT_LABEL, MANAGED_BY_LABEL].contains(&k.as_str()) {
@@ -481,7 +545,7 @@ impl Plan {
         for (i, ns) in p.list("replica_namespaces").value.into_iter().enumerate() {
             let key = format!("replica_namespaces[{i}]");
             c.dns_label(&key, &ns, 63, "");
-            if ns.value == namespace.value {
+            if ns.value == namespace.value && !c.poisoned(&["namespace"]) {
                 c.err(
                     &key,
                     ns.span.clone(),
@@ -539,6 +603,7 @@ impl Plan {
             p.str_opt("replica_cpu_limit").unwrap_or_else(|| Sp::default(master_cpu_limit.value.clone()));
         let replica_mem_limit =
             p.str_opt("replica_memory_limit").unwrap_or_else(|| Sp::default(master_mem_limit.value.clone()));
+        let replica_mem_limit_span = replica_mem_limit.span.clone();
         let replica_cpu_request = match p.str_opt("replica_cpu_request") {
             Some(r) => r,
             None => cap_cpu_request(Sp::default(master_cpu_request.value.clone()), &replica_cpu_limit, false),
@@ -557,7 +622,7 @@ impl Plan {
             "auto" => (limit_bytes * 0.75) as u64,
             "0" => 0,
             _ => match c.quantity("maxmemory", &maxmemory, true) {
-                Some(b) if b > limit_bytes && limit_bytes > 0.0 => {
+                Some(b) if b > limit_bytes && limit_bytes > 0.0 && !c.poisoned(&["master_memory_limit"]) => {
                     c.err("maxmemory", maxmemory.span.clone(), format!("`{}` is above master_memory_limit `{}`: Redis would be killed for running out of memory before it evicts or refuses writes", maxmemory.value, master.memory_limit));
                     0
                 }
@@ -565,6 +630,20 @@ impl Plan {
                 None => 0,
             },
         };
+        // One redis.conf serves every pod: maxmemory must fit the replicas too.
+        let replica_limit_bytes = Quantity::parse(&replica.memory_limit).map_or(0.0, |q| q.0);
+        if replica_count.value > 0
+            && maxmemory_bytes > 0
+            && replica_limit_bytes > 0.0
+            && maxmemory_bytes as f64 > replica_limit_bytes
+            && !c.poisoned(&["maxmemory", "master_memory_limit", "replica_count"])
+        {
+            let (key, span) = match &replica_mem_limit_span {
+                Some(s) => ("replica_memory_limit", Some(s.clone())),
+                None => ("maxmemory", maxmemory.span.clone()),
+            };
+            c.err(key, span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
+        }
         let maxmemory_policy = c.one_of(
             "maxmemory_policy",
             &[
@@ -604,15 +683,15 @@ impl Plan {
             disabled_commands.push(upper);
         }
 
-        let redis_image = c.text("redis_image");
-        if let Err(e) = image_reference(&redis_image.value) {
+        let (redis_image, redis_image_ok) = c.text("redis_image");
+        if let (true, Err(e)) = (redis_image_ok, image_reference(&redis_image.value)) {
             c.err("redis_image", redis_image.span.clone(), format!("`{}`: {e}", redis_image.value));
         }
 
         let storage_size = p.str("storage_size");
         c.quantity("storage_size", &storage_size, true);
         let storage_class = p.str("storage_class");
-        c.dns_label("storage_class", &storage_class, 253, "");
+        c.dns_subdomain("storage_class", &storage_class);
         let grace = p.int("termination_grace_period_seconds");
         if !(10..=3600).contains(&grace.value) {
             c.err(
@@ -652,10 +731,16 @@ impl Plan {
                 }
             }
             if let Some(addr) = parsed
+                && !nets.is_empty()
                 && nets.len() == ranges.value.len()
+                && !c.poisoned(&["loadbalancer_source_ranges", "loadbalancer_ip"])
                 && !nets.iter().any(|n| cidr_contains(*n, addr))
             {
-                c.err("loadbalancer_ip", ip.span.clone(), format!("`{addr}` is outside every loadbalancer_source_ranges entry, so no allowed client could reach it"));
+                if ip.span.is_some() {
+                    c.err("loadbalancer_ip", ip.span.clone(), format!("`{addr}` is outside every loadbalancer_source_ranges entry, so no allowed client could reach it"));
+                } else {
+                    c.err("loadbalancer_source_ranges", ranges.span.clone(), format!("the default loadbalancer_ip `{addr}` is outside every range listed here, so no allowed client could reach it; set loadbalancer_ip to an address inside them"));
+                }
             }
             parsed.map(|ip| LoadBalancer { ip, source_ranges: ranges.value.into_iter().map(|r| r.value).collect() })
         } else {
@@ -666,8 +751,8 @@ impl Plan {
         c.dns_label("monitoring_namespace", &monitoring_namespace, 63, "");
         let sm_wanted = p.bool("enable_service_monitor");
         let metrics = if p.bool("enable_metrics").value {
-            let image = c.text("exporter_image");
-            if let Err(e) = image_reference(&image.value) {
+            let (image, image_ok) = c.text("exporter_image");
+            if let (true, Err(e)) = (image_ok, image_reference(&image.value)) {
                 c.err("exporter_image", image.span.clone(), format!("`{}`: {e}", image.value));
             }
             let (cr, cl) = c.pair(
@@ -697,7 +782,7 @@ impl Plan {
                 for (k, v) in p.map("service_monitor_labels") {
                     if !label_key_ok(&k) || !label_value_ok(&v.value) {
                         c.err(
-                            &format!("service_monitor_labels.{k}"),
+                            &key_path("service_monitor_labels", &k),
                             v.span.clone(),
                             format!("`{k} = \"{}\"` is not a valid label", v.value),
                         );
@@ -725,7 +810,23 @@ impl Plan {
         let monitoring = c.monitoring(&metrics, &release.value, &namespace.value, &monitoring_namespace.value);
 
         let secret = p.str("secret_name");
-        c.dns_label("secret_name", &secret, 253, "");
+        c.dns_subdomain("secret_name", &secret);
+
+        // The longest DNS name redis-gen writes (a replica's `replicaof`).
+        let pod_dns =
+            format!("{}-master-0.{}-headless.{}.svc.{}", release.value, release.value, namespace.value, domain.value);
+        if pod_dns.len() > 253 {
+            let (key, span) =
+                [("cluster_domain", &domain.span), ("namespace", &namespace.span), ("release_name", &release.span)]
+                    .into_iter()
+                    .find(|(_, s)| s.is_some())
+                    .map_or(("cluster_domain", None), |(k, s)| (k, s.clone()));
+            c.err(
+                key,
+                span,
+                format!("the primary's DNS name `{pod_dns}` is {} characters long; DNS names stop at 253: shorten cluster_domain, namespace or release_name", pod_dns.len()),
+            );
+        }
 
         if !c.errors.is_empty() {
             return Err(c.errors);
@@ -747,7 +848,8 @@ impl Plan {
             replicas_dns: format!("{r}-replicas.{ns}.svc.{d}"),
         };
         Ok(Plan {
-            profile_name: p.name.clone(),
+            // Shown in YAML comments and redis.conf: one printable line.
+            profile_name: crate::diag::escape(&p.name),
             release: release.value,
             namespace: namespace.value,
             cluster_domain: domain.value,
@@ -877,11 +979,7 @@ impl Checker<'_> {
         for (k, v) in p.map(key) {
             // service_monitor_labels were checked with the ServiceMonitor.
             if labels_set && (!label_key_ok(&k) || !label_value_ok(&v.value)) {
-                self.err(
-                    &format!("{key}.{k}"),
-                    v.span.clone(),
-                    format!("`{k} = \"{}\"` is not a valid label", v.value),
-                );
+                self.err(&key_path(key, &k), v.span.clone(), format!("`{k} = \"{}\"` is not a valid label", v.value));
             }
             labels.insert(k, v.value);
         }
@@ -956,6 +1054,15 @@ fn cap_cpu_request(req: Sp<String>, limit: &Sp<String>, explicit: bool) -> Sp<St
     match (Quantity::parse(&req.value), Quantity::parse(&limit.value)) {
         (Some(r), Some(l)) if r > l => Sp::default(limit.value.clone()),
         _ => req,
+    }
+}
+
+/// `1536Mi`, `3Gi` or `1000 bytes`: a byte count as a user would write it.
+fn human_bytes(b: u64) -> String {
+    const UNITS: [(u64, &str); 3] = [(1 << 30, "Gi"), (1 << 20, "Mi"), (1 << 10, "Ki")];
+    match UNITS.iter().find(|(u, _)| b >= *u && b.is_multiple_of(*u)) {
+        Some((u, name)) => format!("{}{name}", b / u),
+        None => format!("{b} bytes"),
     }
 }
 
@@ -1067,6 +1174,16 @@ mod tests {
     }
 
     #[test]
+    fn subdomains_and_byte_counts() {
+        assert!(dns1123_subdomain("fast.ssd").is_ok());
+        assert!(dns1123_subdomain("fast..ssd").is_err());
+        assert!(dns1123_subdomain(&"a.".repeat(127)).is_err());
+        assert_eq!(human_bytes(3 << 30), "3Gi");
+        assert_eq!(human_bytes(1536 << 20), "1536Mi");
+        assert_eq!(human_bytes(1000), "1000 bytes");
+    }
+
+    #[test]
     fn alerts_and_dashboard_come_with_the_service_monitor() {
         let p = plan("").unwrap();
         let m = p.monitoring.as_ref().expect("on by default");
@@ -1128,7 +1245,7 @@ mod tests {
         let keys: Vec<_> = e.iter().map(|e| e.0.as_str()).collect();
         assert_eq!(
             keys,
-            ["prometheus_rule_labels.bad key!", "dashboard_namespace", "dashboard_label", "dashboard_label_value"]
+            ["prometheus_rule_labels.\"bad key!\"", "dashboard_namespace", "dashboard_label", "dashboard_label_value"]
         );
     }
 

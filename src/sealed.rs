@@ -100,6 +100,8 @@ impl SealedData {
     /// The file's text: a header that says what it is, then the data (maps
     /// are ordered, so equal data gives equal bytes).
     pub fn to_yaml(&self, profile_name: &str) -> String {
+        // The file name may hold a line break: keep the comment one line.
+        let profile_name = crate::diag::escape(profile_name);
         format!(
             "# Sealed Redis password of {profile_name}, written by `redis-gen seal`, read by `redis-gen build`.\n\
              # Ciphertexts only (sealed-secrets RSA-OAEP + AES-GCM): safe to commit. Do not edit by hand.\n{}",

@@ -422,7 +422,7 @@ fn an_empty_directory_is_not_a_fleet() {
     fs::create_dir(s.path("profiles")).unwrap();
     let o = run([Path::new("build"), &s.path("profiles")]);
     assert_eq!(code(&o), 1);
-    assert!(stderr(&o).contains("no profiles (*.toml files)"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("holds no *.toml file"), "{}", stderr(&o));
 }
 
 #[test]

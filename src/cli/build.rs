@@ -33,9 +33,10 @@ pub fn run(a: Args) -> Result<(), Failed> {
         Failed
     })?;
     let files = target.bundle().files.len();
+    let out = redis_gen::diag::escape(&a.out.display().to_string());
     match &target {
-        Target::One(_) => eprintln!("wrote {files} files to {}", a.out.display()),
-        Target::Fleet(f) => eprintln!("wrote {} profiles ({files} files) to {}", f.members.len(), a.out.display()),
+        Target::One(_) => eprintln!("wrote {files} files to {out}"),
+        Target::Fleet(f) => eprintln!("wrote {} profiles ({files} files) to {out}", f.members.len()),
     }
     Ok(())
 }

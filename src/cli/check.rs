@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use redis_gen::diag::escape;
 use redis_gen::disk;
 use redis_gen::drift::{self, Change};
 use serde_json::json;
@@ -55,9 +56,9 @@ pub fn run(a: Args) -> Result<(), Failed> {
         });
         term::print(&format!("{}\n", serde_json::to_string_pretty(&value).expect("serializable")))?;
     } else if drifts.is_empty() {
-        eprintln!("{}: up to date", a.out.display());
+        eprintln!("{}: up to date", escape(&a.out.display().to_string()));
     } else {
-        let dir = a.out.display().to_string();
+        let dir = escape(&a.out.display().to_string());
         let mut text = String::new();
         if !tree.exists {
             text.push_str(&format!("missing   {dir}/ (the whole directory)\n"));
@@ -68,13 +69,13 @@ pub fn run(a: Args) -> Result<(), Failed> {
                     Change::Extra => "extra    ",
                     Change::Different => "different",
                 };
-                text.push_str(&format!("{word} {}\n", a.out.join(&d.path).display()));
+                text.push_str(&format!("{word} {}\n", escape(&a.out.join(&d.path).display().to_string())));
             }
         }
         term::print(&text)?;
         eprintln!(
             "error: {dir} is not what `redis-gen build {} -o {dir}` would write ({} path{}); run it to update, or `redis-gen diff` to see the changes",
-            a.profile.display(),
+            escape(&a.profile.display().to_string()),
             drifts.len(),
             if drifts.len() == 1 { "" } else { "s" }
         );

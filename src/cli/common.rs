@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use redis_gen::diag::{Diagnostic, render};
+use redis_gen::diag::{Diagnostic, escape, render};
 use redis_gen::sealed::{self, SealedData};
 
 use super::{Failed, term};
@@ -17,14 +17,13 @@ pub fn report(file: &str, text: &str, diags: &[Diagnostic]) {
         eprint!("{}", if colour { term::diagnostics(&shown) } else { shown });
     }
     let n = diags.len();
-    eprintln!("{file}: {n} error{}", if n == 1 { "" } else { "s" });
+    eprintln!("{}: {n} error{}", escape(file), if n == 1 { "" } else { "s" });
 }
 
 /// The sealed data beside a profile, if there is any; errors are printed.
 pub fn read_sealed(profile: &Path) -> Result<Option<SealedData>, Failed> {
     sealed_for(profile).map_err(|e| {
-        let at = e.at.map(|(line, col)| format!(":{line}:{col}")).unwrap_or_default();
-        eprintln!("error: {}{at}: {}", e.file, e.message);
+        eprint!("{}", e.render());
         Failed
     })
 }
@@ -36,6 +35,15 @@ pub struct SealedError {
     /// 1-based line and column, when known.
     pub at: Option<(usize, usize)>,
     pub message: String,
+}
+
+impl SealedError {
+    /// `error: FILE[:LINE:COL]: MESSAGE`, escaped (a file name may hold a
+    /// newline or a terminal escape sequence).
+    pub fn render(&self) -> String {
+        let at = self.at.map(|(line, col)| format!(":{line}:{col}")).unwrap_or_default();
+        format!("error: {}{at}: {}\n", escape(&self.file), escape(&self.message))
+    }
 }
 
 /// The sealed data beside a profile, if there is any.

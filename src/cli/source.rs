@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use redis_gen::bundle::Bundle;
-use redis_gen::diag::{Diagnostic, line_col, render};
+use redis_gen::diag::{Diagnostic, escape, line_col, render};
 use redis_gen::fleet::{self, Fleet, Source};
 use serde::Serialize;
 
@@ -80,7 +80,9 @@ impl Problem {
 
     fn render(&self) -> String {
         match (&self.text, self.at) {
-            (None, Some((line, col))) => format!("error: {}:{line}:{col}: {}\n", self.file, self.diag.message),
+            (None, Some((line, col))) => {
+                format!("error: {}:{line}:{col}: {}\n", escape(&self.file), escape(&self.diag.message))
+            }
             _ => render(&self.file, self.text.as_deref().unwrap_or(""), &self.diag, "error"),
         }
     }
@@ -148,7 +150,7 @@ pub fn profiles_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
     }
     found.sort();
     if found.is_empty() {
-        return Err(format!("no profiles (*.toml files) in {}", dir.display()));
+        return Err(format!("cannot read profiles from {}: it holds no *.toml file", dir.display()));
     }
     Ok(found)
 }
@@ -196,7 +198,7 @@ pub fn report(problems: &[Problem]) {
         for p in &problems[i..i + n] {
             shown.push_str(&p.render());
         }
-        shown.push_str(&format!("{file}: {n} error{}\n", if n == 1 { "" } else { "s" }));
+        shown.push_str(&format!("{}: {n} error{}\n", escape(file), if n == 1 { "" } else { "s" }));
         eprint!("{}", if colour { term::diagnostics(&shown) } else { shown });
         i += n;
         files += 1;
@@ -210,8 +212,8 @@ pub fn print_warnings(t: &Target) {
     let colour = term::stderr();
     for (file, w) in t.warnings() {
         let line = match file {
-            Some(f) => format!("warning: {f}: {w}\n"),
-            None => format!("warning: {w}\n"),
+            Some(f) => format!("warning: {}: {}\n", escape(f), escape(w)),
+            None => format!("warning: {}\n", escape(w)),
         };
         eprint!("{}", if colour { term::diagnostics(&line) } else { line });
     }

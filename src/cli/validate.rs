@@ -29,8 +29,10 @@ pub fn run(a: Args) -> Result<(), Failed> {
         return if ok { Ok(()) } else { Err(Failed) };
     }
     match source::load(&a.profile)? {
-        Target::One(_) => eprintln!("{}: ok", a.profile.display()),
-        Target::Fleet(f) => eprintln!("{}: {} profiles ok", a.profile.display(), f.members.len()),
+        Target::One(_) => eprintln!("{}: ok", redis_gen::diag::escape(&a.profile.display().to_string())),
+        Target::Fleet(f) => {
+            eprintln!("{}: {} profiles ok", redis_gen::diag::escape(&a.profile.display().to_string()), f.members.len())
+        }
     }
     Ok(())
 }

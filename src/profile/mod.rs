@@ -4,7 +4,7 @@
 
 pub mod keys;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
@@ -45,23 +45,50 @@ pub struct Profile {
     pub name: String,
     pub text: String,
     set: BTreeMap<&'static str, Sp<Val>>,
+    /// Keys the user set with a value of the wrong type: they read as their
+    /// defaults, and the plan keeps quiet about them (the type error is what
+    /// the user needs to see, not a consequence of the default).
+    poisoned: BTreeSet<&'static str>,
 }
 
 impl Profile {
     /// Reads a profile. Every type error and unknown key is reported at once.
     pub fn parse(name: &str, text: &str) -> Result<Profile, Vec<Diagnostic>> {
+        let (profile, errors) = Self::parse_partial(name, text)?;
+        if errors.is_empty() { Ok(profile) } else { Err(errors) }
+    }
+
+    /// Reads a profile as far as it can: `Err` only for TOML syntax errors
+    /// (all of them, in text order); otherwise the profile without its
+    /// mistyped keys, and the type and unknown-key errors, so that the plan
+    /// can report its own findings about the rest in the same run.
+    pub fn parse_partial(name: &str, text: &str) -> Result<(Profile, Vec<Diagnostic>), Vec<Diagnostic>> {
         let (table, syntax) = DeTable::parse_recoverable(text);
         if !syntax.is_empty() {
-            return Err(syntax
+            let mut errors: Vec<Diagnostic> = syntax
                 .iter()
                 .map(|e| {
                     let msg = e.message().trim().trim_end_matches('.').to_string();
                     Diagnostic::new("", e.span(), format!("TOML syntax error: {msg}"))
                 })
-                .collect());
+                .collect();
+            errors.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
+            // After a mistake the parser resynchronises at the next line;
+            // what it says about the rest of the same line is an echo of the
+            // first error, not a second mistake.
+            let mut lines = BTreeSet::new();
+            errors.retain(|d| {
+                lines.insert(
+                    d.span
+                        .as_ref()
+                        .map(|s| text.as_bytes()[..s.start.min(text.len())].iter().filter(|b| **b == b'\n').count()),
+                )
+            });
+            return Err(errors);
         }
         let mut errors = Vec::new();
         let mut set = BTreeMap::new();
+        let mut poisoned = BTreeSet::new();
         let mut entries: Vec<_> = table.get_ref().iter().collect();
         entries.sort_by_key(|(k, _)| k.span().start);
         for (k, v) in entries {
@@ -72,10 +99,10 @@ impl Profile {
                 continue;
             }
             let Some(key) = keys::find(name) else {
-                let mut d = Diagnostic::new(name, Some(kspan), "unknown key");
+                let mut d = Diagnostic::new(key_path("", name), Some(kspan), "unknown key");
                 d = match closest(name, KEYS.iter().map(|k| k.name)) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
-                    None => d.with_help("see `redis-gen init` for every key"),
+                    None => d.with_help("see README.md (the profile reference) or `redis-gen init` for every key"),
                 };
                 errors.push(d);
                 continue;
@@ -84,14 +111,18 @@ impl Profile {
                 Ok(val) => {
                     set.insert(key.name, Sp::new(val, Some(v.span())));
                 }
-                Err(d) => errors.push(d),
+                Err(mut ds) => {
+                    poisoned.insert(key.name);
+                    errors.append(&mut ds);
+                }
             }
         }
-        if errors.is_empty() {
-            Ok(Profile { name: name.to_string(), text: text.to_string(), set })
-        } else {
-            Err(errors)
-        }
+        Ok((Profile { name: name.to_string(), text: text.to_string(), set, poisoned }, errors))
+    }
+
+    /// Whether the user gave this key a value of the wrong type.
+    pub fn is_poisoned(&self, name: &str) -> bool {
+        self.poisoned.contains(name)
     }
 
     /// Whether the user set this key.
@@ -171,53 +202,63 @@ fn type_error(key: &str, want: Ty, v: &DeValue<'_>, span: Range<usize>) -> Diagn
     Diagnostic::new(key, Some(span), format!("expected {}, found {}", want.describe(), found(v)))
 }
 
-fn read_value(key: &Key, v: &DeValue<'_>, span: Range<usize>) -> Result<Val, Diagnostic> {
+/// A key path as the messages show it: `labels.team`, or `labels."a.b"`
+/// when the key is not a bare TOML key (escaped, so it stays one line).
+pub fn key_path(parent: &str, key: &str) -> String {
+    let bare = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    let key = if bare { key.to_string() } else { format!("\"{}\"", key.escape_default()) };
+    if parent.is_empty() { key } else { format!("{parent}.{key}") }
+}
+
+fn read_value(key: &Key, v: &DeValue<'_>, span: Range<usize>) -> Result<Val, Vec<Diagnostic>> {
     let name = key.name;
     match (key.ty, v) {
         (Ty::Str, DeValue::String(s)) => Ok(Val::Str(s.to_string())),
-        (Ty::Int, DeValue::Integer(i)) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix())
-            .map(Val::Int)
-            .map_err(|_| Diagnostic::new(name, Some(span), "integer out of range")),
+        (Ty::Int, DeValue::Integer(i)) => {
+            i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).map(Val::Int).map_err(|_| {
+                vec![Diagnostic::new(name, Some(span), "integer out of range; expected a 64-bit signed integer")]
+            })
+        }
         (Ty::Bool, DeValue::Boolean(b)) => Ok(Val::Bool(*b)),
         (Ty::StrList, DeValue::Array(items)) => {
             let mut out = Vec::new();
+            let mut errors = Vec::new();
             for (i, item) in items.iter().enumerate() {
                 match item.get_ref() {
                     DeValue::String(s) => out.push(Sp::new(s.to_string(), Some(item.span()))),
-                    other => {
-                        return Err(Diagnostic::new(
-                            format!("{name}[{i}]"),
-                            Some(item.span()),
-                            format!("expected a string, found {}", found(other)),
-                        ));
-                    }
+                    other => errors.push(Diagnostic::new(
+                        format!("{name}[{i}]"),
+                        Some(item.span()),
+                        format!("expected a string, found {}", found(other)),
+                    )),
                 }
             }
-            Ok(Val::List(out))
+            if errors.is_empty() { Ok(Val::List(out)) } else { Err(errors) }
         }
         (Ty::StrMap, DeValue::Table(t)) => read_map(name, t),
-        (want, other) => Err(type_error(name, want, other, span)),
+        (want, other) => Err(vec![type_error(name, want, other, span)]),
     }
 }
 
-fn read_map(name: &str, t: &DeTable<'_>) -> Result<Val, Diagnostic> {
+fn read_map(name: &str, t: &DeTable<'_>) -> Result<Val, Vec<Diagnostic>> {
     let mut out = BTreeMap::new();
-    for (k, v) in t.iter() {
+    let mut errors = Vec::new();
+    let mut entries: Vec<_> = t.iter().collect();
+    entries.sort_by_key(|(k, _)| k.span().start);
+    for (k, v) in entries {
         match v.get_ref() {
             DeValue::String(s) => {
                 // The key's span is kept: map keys are validated as label names.
                 out.insert(k.get_ref().to_string(), Sp::new(s.to_string(), Some(k.span().start..v.span().end)));
             }
-            other => {
-                return Err(Diagnostic::new(
-                    format!("{name}.{}", k.get_ref()),
-                    Some(v.span()),
-                    format!("expected a string, found {}", found(other)),
-                ));
-            }
+            other => errors.push(Diagnostic::new(
+                key_path(name, k.get_ref()),
+                Some(v.span()),
+                format!("expected a string, found {}", found(other)),
+            )),
         }
     }
-    Ok(Val::Map(out))
+    if errors.is_empty() { Ok(Val::Map(out)) } else { Err(errors) }
 }
 
 #[cfg(test)]
