@@ -11,8 +11,10 @@
 //!   marker is refused, and removing an old tree removes links, not what
 //!   they point to.
 //! - Files are 0644 and directories 0755 whatever the umask.
-//! - Files are fsync'd before the swap and the parent directory after it, so
-//!   a crash leaves the old or the new tree, not empty files.
+//! - The new tree is flushed to disk before the swap (one `syncfs` of its
+//!   filesystem: a fleet's 20,000 files cost one flush, not 20,000 fsyncs)
+//!   and the parent directory after it, so a crash leaves the old or the new
+//!   tree, not empty files.
 //! - Staging directories left by a killed build are removed by the next one.
 
 use std::collections::{BTreeMap, HashSet};
@@ -116,8 +118,8 @@ fn write_file(path: &Path, contents: &[u8]) -> Result<(), DiskError> {
     let mut f = OpenOptions::new().write(true).create_new(true).mode(0o644).open(path).map_err(io_err(path))?;
     f.write_all(contents).map_err(io_err(path))?;
     // The umask may have cleared bits of the mode above: set it exactly.
-    f.set_permissions(fs::Permissions::from_mode(0o644)).map_err(io_err(path))?;
-    f.sync_all().map_err(io_err(path))
+    // Made durable by `sync_tree` once the whole tree is written.
+    f.set_permissions(fs::Permissions::from_mode(0o644)).map_err(io_err(path))
 }
 
 fn make_dir(path: &Path) -> Result<(), DiskError> {
@@ -127,6 +129,19 @@ fn make_dir(path: &Path) -> Result<(), DiskError> {
 
 fn sync_dir(path: &Path) -> Result<(), DiskError> {
     File::open(path).and_then(|d| d.sync_all()).map_err(io_err(path))
+}
+
+/// Flushes the filesystem holding `dir` (every file and directory written
+/// in it) and waits for the writes; an error is reported (Linux 5.8+).
+fn sync_tree(dir: &Path) -> Result<(), DiskError> {
+    use std::os::fd::AsRawFd;
+    let d = File::open(dir).map_err(io_err(dir))?;
+    // SAFETY: syncfs on a file descriptor we own and keep open for the call.
+    if unsafe { libc::syncfs(d.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(DiskError::Io(dir.to_path_buf(), io::Error::last_os_error()))
+    }
 }
 
 /// A bundle path as relative components, refusing anything that could
@@ -174,14 +189,12 @@ fn write_tree_reusing(bundle: &Bundle, staging: &Path, previous: Option<&Path>) 
             results.into_iter().collect::<Result<(), DiskError>>()
         })?;
     }
-    sync_dir(staging)
+    sync_tree(staging)
 }
 
-/// Writes files that share their top-level directory (or are all at the
-/// top), then syncs the directories it made.
+/// Writes files that share their top-level directory (or are all at the top).
 fn write_group(files: &[&bundle::File], staging: &Path, previous: Option<&Path>) -> Result<(), DiskError> {
     let mut made: HashSet<&Path> = HashSet::new();
-    let mut dirs = Vec::new();
     for file in files {
         let rel = plain_relative(&file.path)?;
         // Parent directories, outermost first, each made once (the staging
@@ -190,7 +203,6 @@ fn write_group(files: &[&bundle::File], staging: &Path, previous: Option<&Path>)
             for dir in parent.ancestors().collect::<Vec<_>>().into_iter().rev() {
                 if !dir.as_os_str().is_empty() && made.insert(dir) {
                     make_dir(&staging.join(dir))?;
-                    dirs.push(dir);
                 }
             }
         }
@@ -203,7 +215,7 @@ fn write_group(files: &[&bundle::File], staging: &Path, previous: Option<&Path>)
             write_file(&path, &file.contents)?;
         }
     }
-    dirs.iter().try_for_each(|d| sync_dir(&staging.join(d)))
+    Ok(())
 }
 
 /// Whether `old` is what `write_file` would write: a regular file with these
