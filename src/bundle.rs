@@ -110,13 +110,14 @@ const BLOCK_MIN: usize = 1024;
 fn fast_yaml(body: &serde_yaml::Value) -> Option<String> {
     let data = body.get("data")?.as_mapping()?;
     let long = |v: &serde_yaml::Value| v.as_str().is_some_and(|s| s.len() >= BLOCK_MIN && literal_block_safe(s));
-    if !data.values().any(long) {
+    let chosen: Vec<bool> = data.values().map(long).collect();
+    if !chosen.contains(&true) {
         return None;
     }
     let mut body = body.clone();
     let mut blocks = Vec::new();
-    for (_, v) in body.get_mut("data")?.as_mapping_mut()?.iter_mut() {
-        if long(v) {
+    for ((_, v), chosen) in body.get_mut("data")?.as_mapping_mut()?.iter_mut().zip(chosen) {
+        if chosen {
             let token = format!("redisgenblock{:04}x", blocks.len());
             blocks.push((token.clone(), std::mem::replace(v, serde_yaml::Value::String(token))));
         }
@@ -158,12 +159,14 @@ fn literal_block_safe(s: &str) -> bool {
         matches!(c, '\n' | ' '..='~' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fffd}' | '\u{10000}'..)
             && !matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
     };
+    // Printable ASCII and line breaks (the common case) are checked by byte.
+    let ascii_ok = s.bytes().all(|b| b == b'\n' || (b' '..=b'~').contains(&b));
     s.ends_with('\n')
         && !s.ends_with("\n\n")
         && s[..s.len() - 1].contains('\n')
         && !s.starts_with([' ', '\n'])
         && !s.contains(" \n")
-        && s.chars().all(printable)
+        && (ascii_ok || s.chars().all(printable))
 }
 
 #[cfg(test)]
