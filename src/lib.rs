@@ -10,6 +10,9 @@
 pub mod bundle;
 pub mod diag;
 pub mod disk;
+pub mod drift;
+pub mod fleet;
+pub mod init;
 pub mod objects;
 pub mod outputs;
 pub mod plan;
@@ -17,6 +20,7 @@ pub mod profile;
 pub mod quantity;
 pub mod redis_commands;
 pub mod render;
+pub mod schema;
 pub mod seal;
 pub mod sealed;
 
@@ -28,6 +32,26 @@ pub struct Compiled {
     pub plan: plan::Plan,
     pub bundle: bundle::Bundle,
     pub warnings: Vec<String>,
+    /// Every object the bundle creates, in apply order.
+    pub objects: Vec<ObjectId>,
+}
+
+/// What names an object in a cluster: two releases may not both create one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId {
+    pub kind: &'static str,
+    /// `None` for cluster-scoped objects (the Namespace).
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl std::fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{} {ns}/{}", self.kind, self.name),
+            None => write!(f, "{} {}", self.kind, self.name),
+        }
+    }
 }
 
 /// Compiles a profile's text into a bundle. `name` is the profile's file name
@@ -46,5 +70,10 @@ pub fn compile(name: &str, text: &str, sealed: Option<&sealed::SealedData>) -> R
     };
     let built = objects::build(&plan, sealed);
     let bundle = bundle::bundle(&plan, &built.manifests);
-    Ok(Compiled { plan, bundle, warnings: built.warnings })
+    let objects = built
+        .manifests
+        .iter()
+        .map(|m| ObjectId { kind: m.kind, namespace: m.namespace.clone(), name: m.name.clone() })
+        .collect();
+    Ok(Compiled { plan, bundle, warnings: built.warnings, objects })
 }

@@ -1,34 +1,42 @@
-//! `redis-gen build PROFILE [-o DIR] [--stdout]`
+//! `redis-gen build PROFILE|DIR [-o DIR] [--stdout]`
 
 use std::path::PathBuf;
 
 use redis_gen::disk;
 
-use super::{Failed, common};
+use super::source::{self, Target};
+use super::{Failed, term};
 
-/// Compile PROFILE into a directory of manifests (replaced atomically)
+/// Compile PROFILE (or every *.toml in a directory) into a directory of
+/// manifests, replaced atomically; nothing is written if any profile fails
 #[derive(clap::Args)]
 pub struct Args {
-    /// The profile (TOML)
+    /// The profile (TOML), or a directory of profiles: each becomes OUT/<name>/
+    /// and OUT/kustomization.yaml includes them all
     profile: PathBuf,
     /// Output directory
     #[arg(short, long, default_value = "out")]
     out: PathBuf,
-    /// Print every object as one YAML stream on stdout instead of writing files
+    /// Print every object as one YAML stream on stdout instead of writing
+    /// files (the kustomization's order; errors on stderr only)
     #[arg(long)]
     stdout: bool,
 }
 
 pub fn run(a: Args) -> Result<(), Failed> {
-    let compiled = common::load(&a.profile)?;
+    let target = source::load(&a.profile)?;
     if a.stdout {
-        print!("{}", compiled.bundle.stream());
-        return Ok(());
+        return term::print(&target.stream());
     }
-    disk::write(&compiled.bundle, &a.out).map_err(|e| {
+    disk::write(target.bundle(), &a.out).map_err(|e| {
         eprintln!("error: {e}");
         Failed
     })?;
-    eprintln!("wrote {} files to {}", compiled.bundle.files.len(), a.out.display());
+    let files = target.bundle().files.len();
+    let out = redis_gen::diag::escape(&a.out.display().to_string());
+    match &target {
+        Target::One(_) => eprintln!("wrote {files} files to {out}"),
+        Target::Fleet(f) => eprintln!("wrote {} profiles ({files} files) to {out}", f.members.len()),
+    }
     Ok(())
 }

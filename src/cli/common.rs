@@ -1,65 +1,62 @@
-//! What every command does first: read a profile and its sealed data,
-//! compile, and print diagnostics and warnings on stderr.
+//! What several commands share: printing a profile's diagnostics, and the
+//! sealed data beside a profile. Reading and compiling the PROFILE argument
+//! (a file or a directory of them) is `source`.
 
 use std::path::Path;
 
 use redis_gen::diag::{Diagnostic, escape, render};
 use redis_gen::sealed::{self, SealedData};
-use redis_gen::{Compiled, compile};
 
-use super::Failed;
+use super::{Failed, term};
 
-/// Reads and compiles a profile and its sealed data, printing diagnostics.
-pub fn load(path: &Path) -> Result<Compiled, Failed> {
-    // Escaped: a file name may hold a newline or a terminal escape sequence.
-    let shown = escape(&path.display().to_string());
-    let text = std::fs::read(path).map_err(|e| {
-        eprintln!("error: cannot read {shown}: {e}");
-        Failed
-    })?;
-    let text = String::from_utf8(text).map_err(|_| {
-        eprintln!("error: {shown} is not UTF-8 text");
-        Failed
-    })?;
-    let sealed = read_sealed(path)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown.clone());
-    match compile(&name, &text, sealed.as_ref()) {
-        Ok(c) => {
-            for w in &c.warnings {
-                eprintln!("warning: {}", escape(w));
-            }
-            Ok(c)
-        }
-        Err(diags) => {
-            report(&shown, &text, &diags);
-            Err(Failed)
-        }
-    }
-}
-
-/// Prints every diagnostic of one file, then a count.
+/// Prints every diagnostic of one file, then a count (coloured on a terminal).
 pub fn report(file: &str, text: &str, diags: &[Diagnostic]) {
+    let colour = term::stderr();
     for d in diags {
-        eprint!("{}", render(file, text, d, "error"));
+        let shown = render(file, text, d, "error");
+        eprint!("{}", if colour { term::diagnostics(&shown) } else { shown });
     }
     let n = diags.len();
     eprintln!("{}: {n} error{}", escape(file), if n == 1 { "" } else { "s" });
 }
 
-/// The sealed data beside a profile, if there is any.
+/// The sealed data beside a profile, if there is any; errors are printed.
 pub fn read_sealed(profile: &Path) -> Result<Option<SealedData>, Failed> {
+    sealed_for(profile).map_err(|e| {
+        eprint!("{}", e.render());
+        Failed
+    })
+}
+
+/// Why the sealed data beside a profile cannot be used.
+pub struct SealedError {
+    /// The sealed-data file, as shown.
+    pub file: String,
+    /// 1-based line and column, when known.
+    pub at: Option<(usize, usize)>,
+    pub message: String,
+}
+
+impl SealedError {
+    /// `error: FILE[:LINE:COL]: MESSAGE`, escaped (a file name may hold a
+    /// newline or a terminal escape sequence).
+    pub fn render(&self) -> String {
+        let at = self.at.map(|(line, col)| format!(":{line}:{col}")).unwrap_or_default();
+        format!("error: {}{at}: {}\n", escape(&self.file), escape(&self.message))
+    }
+}
+
+/// The sealed data beside a profile, if there is any.
+pub fn sealed_for(profile: &Path) -> Result<Option<SealedData>, SealedError> {
     let path = sealed::path_for(profile);
+    let file = path.display().to_string();
     match std::fs::read_to_string(&path) {
-        Ok(text) => SealedData::parse(&text).map(Some).map_err(|e| {
-            let at = e.at.map(|(line, col)| format!(":{line}:{col}")).unwrap_or_default();
-            let (file, message) = (escape(&path.display().to_string()), escape(&e.message));
-            eprintln!("error: {file}{at}: {message} (this file is written by `redis-gen seal`)");
-            Failed
+        Ok(text) => SealedData::parse(&text).map(Some).map_err(|e| SealedError {
+            file,
+            at: e.at,
+            message: format!("{} (this file is written by `redis-gen seal`)", e.message),
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => {
-            eprintln!("error: cannot read {}: {e}", escape(&path.display().to_string()));
-            Err(Failed)
-        }
+        Err(e) => Err(SealedError { file, at: None, message: format!("cannot read it: {e}") }),
     }
 }

@@ -3,9 +3,17 @@
 //! Exit codes: 0 success, 1 invalid profile or input, 2 usage error (clap).
 
 mod build;
+mod check;
 mod common;
+mod completions;
+mod diff;
+mod init;
+mod man;
 mod outputs;
+mod schema;
 mod seal;
+mod source;
+mod term;
 mod validate;
 
 use std::process::ExitCode;
@@ -28,6 +36,12 @@ enum Command {
     Build(build::Args),
     Validate(validate::Args),
     Outputs(outputs::Args),
+    Check(check::Args),
+    Diff(diff::Args),
+    Init(init::Args),
+    Schema(schema::Args),
+    Completions(completions::Args),
+    Man(man::Args),
     Seal(seal::Args),
 }
 
@@ -40,6 +54,12 @@ pub fn main() -> ExitCode {
         Command::Build(a) => build::run(a),
         Command::Validate(a) => validate::run(a),
         Command::Outputs(a) => outputs::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Diff(a) => diff::run(a),
+        Command::Init(a) => init::run(a),
+        Command::Schema(a) => schema::run(a),
+        Command::Completions(a) => completions::run(a),
+        Command::Man(a) => man::run(a),
         Command::Seal(a) => seal::run(a),
     };
     match result {

@@ -48,14 +48,31 @@ pub struct Key {
     pub seed: Option<&'static str>,
     /// Section heading in `init` and the README.
     pub group: &'static str,
+    /// The only values a string key accepts (empty: any the plan accepts).
+    /// The plan checks them; a test in `schema` keeps the two in step.
+    pub choices: &'static [&'static str],
+    /// Inclusive bounds of an integer key.
+    pub range: Option<(i64, i64)>,
+}
+
+impl Key {
+    const fn one_of(mut self, choices: &'static [&'static str]) -> Key {
+        self.choices = choices;
+        self
+    }
+
+    const fn within(mut self, min: i64, max: i64) -> Key {
+        self.range = Some((min, max));
+        self
+    }
 }
 
 const fn key(name: &'static str, ty: Ty, default: Dflt, group: &'static str, doc: &'static str) -> Key {
-    Key { name, ty, default, doc, seed: None, group }
+    Key { name, ty, default, doc, seed: None, group, choices: &[], range: None }
 }
 
 const fn seed(name: &'static str, ty: Ty, default: Dflt, group: &'static str, doc: &'static str) -> Key {
-    Key { name, ty, default, doc, seed: Some(name), group }
+    Key { name, ty, default, doc, seed: Some(name), group, choices: &[], range: None }
 }
 
 pub const DEFAULT_DISABLED: &[&str] = &["FLUSHDB", "FLUSHALL", "CONFIG", "SHUTDOWN"];
@@ -82,7 +99,8 @@ pub const KEYS: &[Key] = &[
         Dflt::Str("replication"),
         "Identity",
         "Topology: `replication` (one primary, `replica_count` read-only replicas; no automatic failover) or `sentinel` (1 + `replica_count` Redis pods whose primary Redis Sentinel elects and replaces automatically; see docs/sentinel.md).",
-    ),
+    )
+    .one_of(&["replication", "sentinel"]),
     key("labels", Ty::StrMap, Dflt::EmptyMap, "Identity", "Extra labels added to every object (never to selectors)."),
     key(
         "cluster_domain",
@@ -119,7 +137,7 @@ pub const KEYS: &[Key] = &[
         "Access",
         "CIDRs allowed to reach Redis through the LoadBalancer; enforced by the Service and by the NetworkPolicy. Must contain `loadbalancer_ip`.",
     ),
-    key("port", Ty::Int, Dflt::Int(6379), "Access", "TCP port of Redis in the pods and on every Service."),
+    key("port", Ty::Int, Dflt::Int(6379), "Access", "TCP port of Redis in the pods and on every Service.").within(1, 65535),
     key(
         "secret_name",
         Ty::Str,
@@ -127,7 +145,8 @@ pub const KEYS: &[Key] = &[
         "Access",
         "Name of the Secret (key `redis-password`) that holds the password, in the Redis namespace and in each replica namespace.",
     ),
-    seed("replica_count", Ty::Int, Dflt::Int(1), "Topology and resources", "Number of read-only replicas (0 to 20)."),
+    seed("replica_count", Ty::Int, Dflt::Int(1), "Topology and resources", "Number of read-only replicas (0 to 20).")
+        .within(0, 20),
     seed(
         "master_cpu_limit",
         Ty::Str,
@@ -197,14 +216,25 @@ pub const KEYS: &[Key] = &[
         Dflt::Str("noeviction"),
         "Redis",
         "Redis `maxmemory-policy`: noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random or volatile-ttl. Use allkeys-lru for a pure cache.",
-    ),
+    )
+    .one_of(&[
+        "noeviction",
+        "allkeys-lru",
+        "allkeys-lfu",
+        "allkeys-random",
+        "volatile-lru",
+        "volatile-lfu",
+        "volatile-random",
+        "volatile-ttl",
+    ]),
     key(
         "appendfsync",
         Ty::Str,
         Dflt::Str("everysec"),
         "Redis",
         "AOF fsync policy: `everysec` (at most one second of writes lost on a crash), `always` or `no`.",
-    ),
+    )
+    .one_of(&["everysec", "always", "no"]),
     key(
         "disabled_commands",
         Ty::StrList,
@@ -246,7 +276,8 @@ pub const KEYS: &[Key] = &[
         Dflt::Int(60),
         "Persistence",
         "Time Redis gets after SIGTERM to write its final save before it is killed.",
-    ),
+    )
+    .within(10, 3600),
     seed(
         "enable_metrics",
         Ty::Bool,
@@ -334,7 +365,8 @@ pub const KEYS: &[Key] = &[
         Dflt::Int(90),
         "Alerts and dashboard",
         "Memory used as a percentage of `maxmemory` above which an alert fires (1 to 100); silent when maxmemory is 0.",
-    ),
+    )
+    .within(1, 100),
     key(
         "alert_memory_for",
         Ty::Str,
@@ -348,7 +380,8 @@ pub const KEYS: &[Key] = &[
         Dflt::Int(0),
         "Alerts and dashboard",
         "Connections Redis may refuse (maxclients reached) within 5 minutes before an alert fires; 0 alerts on the first one.",
-    ),
+    )
+    .within(0, 1_000_000),
     key(
         "alert_persistence_for",
         Ty::Str,
@@ -362,7 +395,8 @@ pub const KEYS: &[Key] = &[
         Dflt::Int(3),
         "Alerts and dashboard",
         "Restarts of one Redis pod within alert_restart_window that raise an alert (1 to 100).",
-    ),
+    )
+    .within(1, 100),
     key(
         "alert_restart_window",
         Ty::Str,
