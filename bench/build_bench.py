@@ -14,30 +14,16 @@ import subprocess
 import tempfile
 import time
 
+from measure import peak_rss_kib, timed
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIN = ROOT / "target" / "release" / "redis-gen"
 
 
 def measure(argv):
-    """Runs argv once; returns (wall seconds, CPU seconds, max RSS in KiB).
-
-    Wall and CPU time come from a direct posix_spawn. Peak memory comes from a
-    separate run under /usr/bin/time: a child spawned by this Python process
-    reports Python's own RSS as its maximum (Linux carries the high-water mark
-    across exec), so it must be started by a small parent."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    actions = [(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)]
-    start = time.perf_counter()
-    pid = os.posix_spawn(argv[0], argv, os.environ, file_actions=actions)
-    _, status, usage = os.wait4(pid, 0)
-    wall = time.perf_counter() - start
-    os.close(devnull)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{argv} failed")
-    with tempfile.NamedTemporaryFile("r") as report:
-        subprocess.run(["/usr/bin/time", "-o", report.name, "-f", "%M", *argv], check=True, capture_output=True)
-        rss = int(report.read().strip().splitlines()[-1])
-    return wall, usage.ru_utime + usage.ru_stime, rss
+    """Runs argv once; returns (wall seconds, CPU seconds, max RSS in KiB)."""
+    wall, cpu = timed(argv)
+    return wall, cpu, peak_rss_kib(argv)
 
 
 def main():

@@ -9,7 +9,7 @@ runs, --runs times each:
   rebuild   `redis-gen build DIR -o OUT` over an up-to-date OUT (the CI case)
   check     `redis-gen check DIR -o OUT`
 and prints the median wall time, the time per profile, CPU time (user+sys)
-and the peak RSS of the child (from wait4's rusage). Target: 1,000 profiles
+and the peak RSS (see bench/measure.py). Target: 1,000 profiles
 in under a second, with time growing linearly.
 Usage: bench/fleet_bench.py [--bin PATH] [--runs 5] [--sizes 10,100,1000] [--tmp DIR]
 """
@@ -22,6 +22,8 @@ import statistics
 import subprocess
 import tempfile
 import time
+
+import measure
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -42,17 +44,8 @@ def profile(i: int) -> str:
 
 def timed(cmd):
     """Runs cmd; returns (wall seconds, CPU seconds, peak RSS in KiB)."""
-    start = time.perf_counter()
-    # stderr goes to a file: a pipe read after the wait would fill and block.
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        code = os.waitstatus_to_exitcode(status)
-        if code != 0:
-            err.seek(0)
-            raise SystemExit(f"{' '.join(map(str, cmd))} failed ({code}):\n{err.read().decode()[-2000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+    wall, cpu = measure.timed(cmd)
+    return wall, cpu, measure.peak_rss_kib(cmd)
 
 
 def main():
