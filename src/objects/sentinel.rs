@@ -14,8 +14,7 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, HTTPGetAction, KeyToPath,
-    PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Probe, SecretVolumeSource, Service,
-    ServiceSpec, Volume, VolumeResourceRequirements,
+    PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe, SecretVolumeSource, Service, ServiceSpec, Volume,
 };
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
@@ -470,23 +469,7 @@ fn node_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String
         volume_mounts: Some(init_mounts),
         ..Default::default()
     };
-    let claim = PersistentVolumeClaim {
-        metadata: ObjectMeta {
-            name: Some(DATA_VOLUME.into()),
-            labels: Some(part_labels(plan, Part::Node)),
-            ..Default::default()
-        },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: Some(plan.storage_class.clone()),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".into(), Quantity(plan.storage_size.clone()))])),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
+    let claim = super::workloads::data_claim(plan, part_labels(plan, Part::Node));
     let spec = pod_spec(plan, Part::Node, vec![init], containers, volumes, plan.termination_grace_period_seconds);
     stateful_set(
         plan,

@@ -300,17 +300,11 @@ fn pod_spec(plan: &Plan, role: Role) -> PodSpec {
     }
 }
 
-fn stateful_set(plan: &Plan, role: Role, checksums: &Checksums) -> StatefulSet {
-    let (name, replicas) = match role {
-        Role::Master => (&plan.names.master, 1),
-        Role::Replica => (&plan.names.replicas, plan.replica_count),
-    };
-    let claim = PersistentVolumeClaim {
-        metadata: ObjectMeta {
-            name: Some(DATA_VOLUME.into()),
-            labels: Some(plan.role_labels(role)),
-            ..Default::default()
-        },
+/// The volume claim template of every Redis pod: `storage_size` of
+/// `storage_class`, named as the Bitnami chart names it.
+pub(super) fn data_claim(plan: &Plan, labels: BTreeMap<String, String>) -> PersistentVolumeClaim {
+    PersistentVolumeClaim {
+        metadata: ObjectMeta { name: Some(DATA_VOLUME.into()), labels: Some(labels), ..Default::default() },
         spec: Some(PersistentVolumeClaimSpec {
             access_modes: Some(vec!["ReadWriteOnce".into()]),
             storage_class_name: Some(plan.storage_class.clone()),
@@ -321,7 +315,15 @@ fn stateful_set(plan: &Plan, role: Role, checksums: &Checksums) -> StatefulSet {
             ..Default::default()
         }),
         ..Default::default()
+    }
+}
+
+fn stateful_set(plan: &Plan, role: Role, checksums: &Checksums) -> StatefulSet {
+    let (name, replicas) = match role {
+        Role::Master => (&plan.names.master, 1),
+        Role::Replica => (&plan.names.replicas, plan.replica_count),
     };
+    let claim = data_claim(plan, plan.role_labels(role));
     StatefulSet {
         metadata: object_meta(name, &plan.namespace, plan.role_labels(role)),
         spec: Some(StatefulSetSpec {
