@@ -27,7 +27,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::meta::{object_meta, selector, sha256_of};
 use super::secrets::{self, PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE, SealedSecret, SealedSecretSpec, SecretTemplate};
-use super::services::{METALLB_IPS, metrics_labels, port as service_port, service};
+use super::services::{self, port as service_port, service};
 use super::workloads::{
     CONFIG_CHECKSUM, DATA_VOLUME, SECRET_CHECKSUM, env, exec_probe, exporter_container, memory_dir, mount,
     pod_security_context, pull_policy, resources, restricted, service_account, spread,
@@ -246,34 +246,10 @@ fn services(plan: &Plan, s: &SentinelPlan) -> Vec<Service> {
         cluster_ip(&s.sentinel, Part::Sentinel, sentinel()),
     ];
     if let Some(lb) = &plan.loadbalancer {
-        let mut svc = service(
-            plan,
-            &plan.names.external,
-            part_labels(plan, Part::Proxy),
-            ServiceSpec {
-                type_: Some("LoadBalancer".into()),
-                external_traffic_policy: Some("Local".into()),
-                load_balancer_source_ranges: Some(lb.source_ranges.clone()),
-                selector: Some(part_selector(plan, Part::Proxy)),
-                ports: redis(),
-                ..Default::default()
-            },
-        );
-        svc.metadata.annotations = Some(BTreeMap::from([(METALLB_IPS.into(), lb.ip.to_string())]));
-        out.push(svc);
+        out.push(services::external(plan, lb, part_labels(plan, Part::Proxy), part_selector(plan, Part::Proxy)));
     }
     if plan.metrics.is_some() {
-        out.push(service(
-            plan,
-            &plan.names.metrics,
-            metrics_labels(plan),
-            ServiceSpec {
-                type_: Some("ClusterIP".into()),
-                selector: Some(part_selector(plan, Part::Node)),
-                ports: Some(vec![service_port("metrics", METRICS_PORT)]),
-                ..Default::default()
-            },
-        ));
+        out.push(services::metrics(plan, part_selector(plan, Part::Node)));
     }
     out
 }

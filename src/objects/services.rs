@@ -7,7 +7,7 @@ use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::meta::object_meta;
-use crate::plan::{COMPONENT_LABEL, METRICS_PORT, Plan, Role};
+use crate::plan::{COMPONENT_LABEL, LoadBalancer, METRICS_PORT, Plan, Role};
 
 /// MetalLB picks the address from this annotation (`spec.loadBalancerIP` is deprecated).
 pub const METALLB_IPS: &str = "metallb.universe.tf/loadBalancerIPs";
@@ -68,38 +68,53 @@ pub fn services(plan: &Plan) -> Vec<Service> {
         ));
     }
     if let Some(lb) = &plan.loadbalancer {
-        let mut svc = service(
-            plan,
-            &plan.names.external,
-            plan.role_labels(Role::Master),
-            ServiceSpec {
-                type_: Some("LoadBalancer".into()),
-                // Keeps client addresses, so the source ranges and the
-                // NetworkPolicy's ipBlock see the real client.
-                external_traffic_policy: Some("Local".into()),
-                load_balancer_source_ranges: Some(lb.source_ranges.clone()),
-                selector: Some(plan.role_selector(Role::Master)),
-                ports: Some(redis_port()),
-                ..Default::default()
-            },
-        );
-        svc.metadata.annotations = Some(BTreeMap::from([(METALLB_IPS.into(), lb.ip.to_string())]));
-        out.push(svc);
+        out.push(external(plan, lb, plan.role_labels(Role::Master), plan.role_selector(Role::Master)));
     }
     if plan.metrics.is_some() {
-        out.push(service(
-            plan,
-            &plan.names.metrics,
-            metrics_labels(plan),
-            ServiceSpec {
-                type_: Some("ClusterIP".into()),
-                selector: Some(plan.selector()),
-                ports: Some(vec![port("metrics", METRICS_PORT)]),
-                ..Default::default()
-            },
-        ));
+        out.push(metrics(plan, plan.selector()));
     }
     out
+}
+
+/// The MetalLB LoadBalancer for the private network, in front of `selector`.
+pub fn external(
+    plan: &Plan,
+    lb: &LoadBalancer,
+    labels: BTreeMap<String, String>,
+    selector: BTreeMap<String, String>,
+) -> Service {
+    let mut svc = service(
+        plan,
+        &plan.names.external,
+        labels,
+        ServiceSpec {
+            type_: Some("LoadBalancer".into()),
+            // Keeps client addresses, so the source ranges and the
+            // NetworkPolicy's ipBlock see the real client.
+            external_traffic_policy: Some("Local".into()),
+            load_balancer_source_ranges: Some(lb.source_ranges.clone()),
+            selector: Some(selector),
+            ports: Some(vec![port("redis", plan.port)]),
+            ..Default::default()
+        },
+    );
+    svc.metadata.annotations = Some(BTreeMap::from([(METALLB_IPS.into(), lb.ip.to_string())]));
+    svc
+}
+
+/// The exporters' Service (port 9121) over the pods `selector` picks.
+pub fn metrics(plan: &Plan, selector: BTreeMap<String, String>) -> Service {
+    service(
+        plan,
+        &plan.names.metrics,
+        metrics_labels(plan),
+        ServiceSpec {
+            type_: Some("ClusterIP".into()),
+            selector: Some(selector),
+            ports: Some(vec![port("metrics", METRICS_PORT)]),
+            ..Default::default()
+        },
+    )
 }
 
 /// Labels of the metrics Service, which the ServiceMonitor selects.
