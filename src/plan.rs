@@ -384,7 +384,10 @@ impl<'p> Checker<'p> {
         (req.value, lim.value)
     }
 
-    fn one_of(&mut self, key: &'static str, allowed: &[&str]) -> String {
+    /// A string key restricted to the choices its entry in the key table lists.
+    fn one_of(&mut self, key: &'static str) -> String {
+        let allowed = crate::profile::keys::find(key).map_or(&[][..], |k| k.choices);
+        debug_assert!(!allowed.is_empty(), "{key} lists no choices");
         let v = self.p.str(key);
         if !allowed.contains(&v.value.as_str()) {
             self.err(
@@ -597,7 +600,7 @@ impl Plan {
         }
         let namespace = p.str("namespace");
         c.dns_label("namespace", &namespace, 63, "");
-        let mode = c.one_of("mode", &["replication", "sentinel"]);
+        let mode = c.one_of("mode");
         let (domain, domain_ok) = c.text("cluster_domain");
         if domain_ok && dns1123_subdomain(&domain.value).is_err() {
             c.err(
@@ -727,20 +730,8 @@ impl Plan {
             };
             c.err(key, span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
         }
-        let maxmemory_policy = c.one_of(
-            "maxmemory_policy",
-            &[
-                "noeviction",
-                "allkeys-lru",
-                "allkeys-lfu",
-                "allkeys-random",
-                "volatile-lru",
-                "volatile-lfu",
-                "volatile-random",
-                "volatile-ttl",
-            ],
-        );
-        let appendfsync = c.one_of("appendfsync", &["everysec", "always", "no"]);
+        let maxmemory_policy = c.one_of("maxmemory_policy");
+        let appendfsync = c.one_of("appendfsync");
 
         let mut disabled_commands: Vec<String> = Vec::new();
         for (i, cmd) in p.list("disabled_commands").value.into_iter().enumerate() {
