@@ -34,6 +34,25 @@ pub struct SecretTemplate {
     pub type_: String,
 }
 
+/// A SealedSecret whose Secret is `name` of type Opaque with the release's labels.
+pub fn sealed_secret(
+    plan: &Plan,
+    metadata: ObjectMeta,
+    name: &str,
+    namespace: &str,
+    encrypted_data: BTreeMap<String, String>,
+) -> SealedSecret {
+    SealedSecret {
+        api_version: "bitnami.com/v1alpha1",
+        kind: "SealedSecret",
+        metadata,
+        spec: SealedSecretSpec {
+            encrypted_data,
+            template: SecretTemplate { metadata: object_meta(name, namespace, plan.labels()), type_: "Opaque".into() },
+        },
+    }
+}
+
 /// One SealedSecret per namespace that needs the password, Redis's first.
 pub fn sealed_secrets(plan: &Plan, sealed: Option<&SealedData>, warnings: &mut Vec<String>) -> Vec<SealedSecret> {
     let mut missing = Vec::new();
@@ -66,21 +85,16 @@ pub fn sealed_secrets(plan: &Plan, sealed: Option<&SealedData>, warnings: &mut V
                 );
             }
             meta.annotations = (!annotations.is_empty()).then_some(annotations);
-            SealedSecret {
-                api_version: "bitnami.com/v1alpha1",
-                kind: "SealedSecret",
-                metadata: meta,
-                spec: SealedSecretSpec {
-                    encrypted_data: BTreeMap::from([(
-                        PASSWORD_KEY.to_string(),
-                        ciphertext.cloned().unwrap_or_else(|| PLACEHOLDER_VALUE.to_string()),
-                    )]),
-                    template: SecretTemplate {
-                        metadata: object_meta(&plan.names.secret, ns, plan.labels()),
-                        type_: "Opaque".into(),
-                    },
-                },
-            }
+            sealed_secret(
+                plan,
+                meta,
+                &plan.names.secret,
+                ns,
+                BTreeMap::from([(
+                    PASSWORD_KEY.to_string(),
+                    ciphertext.cloned().unwrap_or_else(|| PLACEHOLDER_VALUE.to_string()),
+                )]),
+            )
         })
         .collect();
     if !missing.is_empty() {

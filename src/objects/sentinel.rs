@@ -13,8 +13,8 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, HTTPGetAction, KeyToPath,
-    PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe, SecretVolumeSource, Service, ServiceSpec, Volume,
+    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, KeyToPath, PersistentVolumeClaim,
+    PodSpec, PodTemplateSpec, Probe, SecretVolumeSource, Service, ServiceSpec, Volume,
 };
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
@@ -26,7 +26,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::meta::{object_meta, selector, sha256_of};
-use super::secrets::{self, PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE, SealedSecret, SealedSecretSpec, SecretTemplate};
+use super::secrets::{self, PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE, SealedSecret};
 use super::services::{self, port as service_port, service};
 use super::workloads::{
     CONFIG_CHECKSUM, DATA_VOLUME, SECRET_CHECKSUM, env, exec_probe, exporter_container, memory_dir, mount,
@@ -190,18 +190,7 @@ fn internal_secret(
         ));
     }
     meta.annotations = (!annotations.is_empty()).then_some(annotations);
-    SealedSecret {
-        api_version: "bitnami.com/v1alpha1",
-        kind: "SealedSecret",
-        metadata: meta,
-        spec: SealedSecretSpec {
-            encrypted_data: data,
-            template: SecretTemplate {
-                metadata: object_meta(&s.internal_secret, &plan.namespace, plan.labels()),
-                type_: "Opaque".into(),
-            },
-        },
-    }
+    secrets::sealed_secret(plan, meta, &s.internal_secret, &plan.namespace, data)
 }
 
 fn services(plan: &Plan, s: &SentinelPlan) -> Vec<Service> {
@@ -499,18 +488,7 @@ fn sentinel_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, St
 }
 
 fn proxy_deployment(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String)]) -> Deployment {
-    let health = |delay| Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some("/healthz".into()),
-            port: IntOrString::String("health".into()),
-            ..Default::default()
-        }),
-        initial_delay_seconds: Some(delay),
-        period_seconds: Some(10),
-        timeout_seconds: Some(5),
-        failure_threshold: Some(3),
-        ..Default::default()
-    };
+    let health = |delay| super::workloads::http_probe("/healthz", "health", delay);
     let init = Container {
         name: "config".into(),
         image: Some(s.proxy_image.clone()),

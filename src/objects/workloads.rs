@@ -101,11 +101,12 @@ pub(super) fn exec_probe(kind: &str, initial_delay: i32, period: i32, failures: 
     }
 }
 
-fn http_probe(initial_delay: i32) -> Probe {
+/// An HTTP GET probe on a named container port.
+pub(super) fn http_probe(path: &str, port: &str, initial_delay: i32) -> Probe {
     Probe {
         http_get: Some(HTTPGetAction {
-            path: Some("/health".into()),
-            port: IntOrString::String("metrics".into()),
+            path: Some(path.into()),
+            port: IntOrString::String(port.into()),
             ..Default::default()
         }),
         initial_delay_seconds: Some(initial_delay),
@@ -210,8 +211,8 @@ pub(super) fn exporter_container(plan: &Plan) -> Option<Container> {
         }]),
         resources: Some(resources(&m.resources)),
         security_context: Some(restricted()),
-        liveness_probe: Some(http_probe(10)),
-        readiness_probe: Some(http_probe(5)),
+        liveness_probe: Some(http_probe("/health", "metrics", 10)),
+        readiness_probe: Some(http_probe("/health", "metrics", 5)),
         volume_mounts: Some(vec![mount("exporter-run", paths::EXPORTER_DIR, true)]),
         ..Default::default()
     })
