@@ -44,6 +44,8 @@ pub struct SentinelPlan {
     pub sentinel: String,
     /// Headless Service of the Sentinel pods: `<release>-sentinel-headless`.
     pub sentinel_headless: String,
+    /// The Sentinels' exporters' Service: `<release>-sentinel-metrics`.
+    pub sentinel_metrics: String,
     /// HAProxy Deployment: `<release>-proxy`.
     pub proxy: String,
     /// Secret with the internal users' passwords: `<release>-internal`.
@@ -132,6 +134,10 @@ pub struct Monitoring {
     pub component_label: String,
     /// The scrape interval: the step of the restart subquery.
     pub scrape_interval: String,
+    /// Mode `sentinel`: the matchers of the Sentinels' series (`job` = their
+    /// metrics Service). Roles then move at every failover, so queries find
+    /// the primary by the role its exporter reports, not by a pod label.
+    pub sentinel_matchers: Option<String>,
     pub alerts: Option<Alerts>,
     pub dashboard: Option<Dashboard>,
 }
@@ -881,19 +887,14 @@ impl Plan {
             None
         };
 
-        let monitoring = if mode == "sentinel" {
-            // The rules and the dashboard find the primary by its pod's role
-            // label; in mode sentinel roles change at failover (a follow-up).
-            for key in ["enable_alerts", "enable_dashboard"] {
-                let v = p.bool(key);
-                if v.value && v.span.is_some() {
-                    c.err(key, v.span.clone(), "not available in mode `sentinel` yet: the alert rules and the dashboard find the primary by its pod's role label, and in mode sentinel a pod's role changes at every failover; set it to false");
-                }
-            }
-            None
-        } else {
-            c.monitoring(&metrics, &release.value, &namespace.value, &monitoring_namespace.value)
-        };
+        let sentinel_metrics = format!("{}-sentinel-metrics", release.value);
+        let monitoring = c.monitoring(
+            &metrics,
+            &release.value,
+            &namespace.value,
+            &monitoring_namespace.value,
+            (mode == "sentinel").then_some(sentinel_metrics.as_str()),
+        );
 
         let secret = p.str("secret_name");
         c.dns_subdomain("secret_name", &secret);
@@ -944,6 +945,7 @@ impl Plan {
             nodes: format!("{r}-node"),
             sentinel: format!("{r}-sentinel"),
             sentinel_headless: format!("{r}-sentinel-headless"),
+            sentinel_metrics,
             proxy: format!("{r}-proxy"),
             internal_secret: format!("{r}-internal"),
             node_dns_suffix: format!(".{r}-headless.{ns}.svc.{d}"),
@@ -988,6 +990,7 @@ impl Checker<'_> {
         release: &str,
         namespace: &str,
         monitoring_namespace: &str,
+        sentinel_metrics: Option<&str>,
     ) -> Option<Monitoring> {
         let p = self.p;
         let alerts_wanted = p.bool("enable_alerts");
@@ -1030,6 +1033,7 @@ impl Checker<'_> {
             matchers: format!("job=\"{release}-metrics\",namespace=\"{namespace}\""),
             component_label: prometheus_label_name(COMPONENT_LABEL),
             scrape_interval: sm.interval.clone(),
+            sentinel_matchers: sentinel_metrics.map(|job| format!("job=\"{job}\",namespace=\"{namespace}\"")),
             alerts,
             dashboard,
         })

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::meta::{object_meta, sha256_of};
-use super::monitoring::{memory_ratio, primary, promql_series, replication_lag_bytes};
+use super::monitoring::{memory_ratio, primaries, primary_series, promql_series, replication_lag_bytes, sentinels_up};
 use crate::plan::{Monitoring, Plan};
 
 #[derive(Debug, Clone, Serialize)]
@@ -214,6 +214,13 @@ impl PanelSpec {
         self.queries.push((expr, legend));
         self
     }
+    /// Replaces the legend of every query.
+    fn legend(mut self, legend: &'static str) -> Self {
+        for q in &mut self.queries {
+            q.1 = legend;
+        }
+        self
+    }
     fn mapping(mut self, m: Mapping) -> Self {
         self.mapping = m;
         self
@@ -233,7 +240,6 @@ fn sections(plan: &Plan, m: &Monitoring) -> Vec<(&'static str, Vec<PanelSpec>)> 
     let sel = format!("{},pod=~\"$pod\"", m.matchers);
     let s = |metric: &str| promql_series(&sel, metric, "");
     let rate = |metric: &str| format!("sum by (pod) (rate({}[$__rate_interval]))", s(metric));
-    let master = primary(m);
     let memory_alert = m.alerts.as_ref().map(|a| f64::from(a.memory_percent) / 100.0);
     let lag_alert = m.alerts.as_ref().map(|a| a.replication_lag_bytes as f64);
     let replicas = f64::from(plan.replica_count);
@@ -247,7 +253,7 @@ fn sections(plan: &Plan, m: &Monitoring) -> Vec<(&'static str, Vec<PanelSpec>)> 
                 spec(Kind::Stat, "Uptime", "s", 6, "redis_uptime_in_seconds: time since each Redis server started.")
                     .query(s("redis_uptime_in_seconds"), "{{pod}}"),
                 spec(Kind::Stat, "Connected replicas", "none", 6, "redis_connected_slaves on the primary; red below the profile's replica_count.")
-                    .query(promql_series(&sel, "redis_connected_slaves", &master), "{{pod}}")
+                    .query(primary_series(m, &sel, "redis_connected_slaves"), "{{pod}}")
                     .threshold(0.0, "red")
                     .threshold(replicas, "green"),
             ],
@@ -339,7 +345,7 @@ fn sections(plan: &Plan, m: &Monitoring) -> Vec<(&'static str, Vec<PanelSpec>)> 
                     6,
                     "redis_master_repl_offset of the primary and redis_slave_repl_offset of each replica.",
                 )
-                .query(promql_series(&sel, "redis_master_repl_offset", &master), "primary {{pod}}")
+                .query(primary_series(m, &sel, "redis_master_repl_offset"), "primary {{pod}}")
                 .query(s("redis_slave_repl_offset"), "replica {{pod}}"),
                 match lag_alert {
                     Some(t) => lag.threshold(t, "red"),
@@ -391,7 +397,37 @@ fn sections(plan: &Plan, m: &Monitoring) -> Vec<(&'static str, Vec<PanelSpec>)> 
                 .query(s("redis_aof_current_size_bytes"), "{{pod}}"),
         ],
     ));
+    if let (Some(s), Some(sm)) = (&plan.sentinel, &m.sentinel_matchers) {
+        out.push(("Sentinel", sentinel_panels(m, &sel, sm, f64::from(s.quorum), f64::from(s.count))));
+    }
     out
+}
+
+/// Mode sentinel: which pod is primary, and the Sentinels' view of it. The
+/// Sentinels' series are selected by their own job, not the pod variable
+/// (which lists the Redis pods).
+fn sentinel_panels(m: &Monitoring, sel: &str, sm: &str, quorum: f64, count: f64) -> Vec<PanelSpec> {
+    let s = |metric: &str| promql_series(sm, metric, "");
+    vec![
+        spec(Kind::Stat, "Primaries", "none", 6, "How many Redis pods report role:master (redis_instance_info{role=\"master\"}): exactly 1, else red.")
+            .query(primaries(&m.matchers), "primaries")
+            .threshold(0.0, "red")
+            .threshold(1.0, "green")
+            .threshold(2.0, "red"),
+        spec(Kind::Stat, "Sentinels answering", "none", 6, "How many Sentinels answer their exporter (redis_up); orange below sentinel_count, red below the quorum.")
+            .query(sentinels_up(sm), "Sentinels")
+            .threshold(0.0, "red")
+            .threshold(quorum, "orange")
+            .threshold(count, "green"),
+        status("Primary as each Sentinel sees it", "redis_sentinel_master_status: ok, or s_down/o_down (label master_status); the address is the primary's DNS name.", s("redis_sentinel_master_status"), Mapping::OkFailed)
+            .legend("{{pod}}: {{master_address}} {{master_status}}"),
+        status("Sentinel", "redis_up of each Sentinel's exporter sidecar.", s("redis_up"), Mapping::UpDown),
+        spec(Kind::TimeSeries, "Primary pod", "none", 12, "redis_instance_info{role=\"master\"}: 1 while a pod is primary; a failover moves the line to another pod.")
+            .query(format!("max by (pod) ({})", promql_series(sel, "redis_instance_info", "role=\"master\"")), "{{pod}}"),
+        spec(Kind::TimeSeries, "Healthy Sentinels and replicas as each Sentinel sees them", "short", 12, "redis_sentinel_master_ok_sentinels (itself included) and redis_sentinel_master_ok_slaves: those not seen as down.")
+            .query(s("redis_sentinel_master_ok_sentinels"), "{{pod}} Sentinels")
+            .query(s("redis_sentinel_master_ok_slaves"), "{{pod}} replicas"),
+    ]
 }
 
 fn mappings(m: Mapping) -> Vec<Value> {
@@ -643,6 +679,36 @@ mod tests {
                 assert!(t.expr.contains("job=\"cache-metrics\",namespace=\"apps\",pod=~\"$pod\""), "{}", t.expr);
             }
         }
+    }
+
+    #[test]
+    fn sentinel_mode_has_a_sentinel_row_and_no_role_label() {
+        let p = plan("mode = \"sentinel\"\nreplica_count = 2\n");
+        let d = dashboard(&p, p.monitoring.as_ref().unwrap());
+        let row = d.panels.iter().position(|p| p.kind == "row" && p.title == "Sentinel").expect("a Sentinel row");
+        let sentinel_panels: Vec<_> = d.panels[row + 1..].iter().take_while(|p| p.kind != "row").collect();
+        assert!(sentinel_panels.len() >= 5);
+        for panel in d.panels.iter().filter(|p| p.kind != "row") {
+            for t in &panel.targets {
+                assert!(!t.expr.contains("app_kubernetes_io_component"), "{}: {}", panel.title, t.expr);
+                assert!(
+                    t.expr.contains("job=\"redis-shared-metrics\",namespace=\"redis\"")
+                        || t.expr.contains("job=\"redis-shared-sentinel-metrics\",namespace=\"redis\""),
+                    "{}: {}",
+                    panel.title,
+                    t.expr
+                );
+            }
+        }
+        let find = |title: &str| d.panels.iter().find(|p| p.title == title).unwrap_or_else(|| panic!("no {title}"));
+        assert!(find("Connected replicas").targets[0].expr.contains("redis_instance_info"));
+        // Exactly one primary is green, 0 and 2 are red.
+        let steps = &find("Primaries").field_config.as_ref().unwrap().defaults.thresholds.steps;
+        let steps: Vec<_> = steps.iter().map(|s| (s.color, s.value)).collect();
+        assert_eq!(steps, [("red", None), ("green", Some(1.0)), ("red", Some(2.0))]);
+        let p = plan("");
+        let d = dashboard(&p, p.monitoring.as_ref().unwrap());
+        assert!(d.panels.iter().all(|p| p.title != "Sentinel"));
     }
 
     #[test]

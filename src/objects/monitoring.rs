@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::CustomResource;
 use super::meta::{object_meta, selector};
 use super::services::metrics_selector;
-use crate::plan::{Alerts, COMPONENT_LABEL, Monitoring, Plan};
+use crate::plan::{Alerts, COMPONENT_LABEL, Monitoring, Plan, SentinelPlan};
 
 pub type ServiceMonitor = CustomResource<ServiceMonitorSpec>;
 pub type PrometheusRule = CustomResource<PrometheusRuleSpec>;
@@ -107,8 +107,40 @@ fn series(m: &Monitoring, metric: &str, extra: &str) -> String {
 }
 
 /// Matcher of the primary's series (by its pod's component label).
-pub fn primary(m: &Monitoring) -> String {
+fn primary(m: &Monitoring) -> String {
     format!("{}=\"master\"", m.component_label)
+}
+
+/// The primary's series of `metric` among those `matchers` select. By its
+/// pod's role label in mode replication; in mode sentinel, where the primary
+/// moves at every failover, by the role its own exporter reports
+/// (`redis_instance_info{role="master"}` of the same target).
+pub fn primary_series(m: &Monitoring, matchers: &str, metric: &str) -> String {
+    if m.sentinel_matchers.is_none() {
+        return promql_series(matchers, metric, &primary(m));
+    }
+    format!(
+        "({} and on (job, namespace, instance) {})",
+        promql_series(matchers, metric, ""),
+        promql_series(matchers, "redis_instance_info", "role=\"master\"")
+    )
+}
+
+/// How many Redis pods report `role:master`, 0 included (while at least one
+/// exporter of a Redis pod answers).
+pub fn primaries(matchers: &str) -> String {
+    format!(
+        "(count by (job, namespace) ({}) or count by (job, namespace) ({}) * 0)",
+        promql_series(matchers, "redis_instance_info", "role=\"master\""),
+        promql_series(matchers, "redis_up", "")
+    )
+}
+
+/// How many Sentinels answer their exporter, 0 included (also when none is
+/// scraped at all).
+pub fn sentinels_up(matchers: &str) -> String {
+    let up = promql_series(matchers, "redis_up", "");
+    format!("(sum by (job, namespace) ({up}) or absent({up}) - 1)")
 }
 
 /// Bytes each replica is behind: the primary's replication offset minus the
@@ -120,7 +152,7 @@ pub fn primary(m: &Monitoring) -> String {
 pub fn replication_lag_bytes(m: &Monitoring, replica_matchers: &str) -> String {
     format!(
         "max by (job, namespace) ({}) - on (job, namespace) group_right {}",
-        series(m, "redis_master_repl_offset", &primary(m)),
+        primary_series(m, &m.matchers, "redis_master_repl_offset"),
         promql_series(replica_matchers, "redis_slave_repl_offset", "")
     )
 }
@@ -246,7 +278,7 @@ pub fn rule_groups(plan: &Plan, m: &Monitoring, a: &Alerts) -> Vec<RuleGroup> {
                 ),
                 rule(
                     "RedisReplicasMissing",
-                    format!("{} < {replicas}", series(m, "redis_connected_slaves", &primary(m))),
+                    format!("{} < {replicas}", primary_series(m, &m.matchers, "redis_connected_slaves")),
                     Some(&a.replication_for),
                     "warning",
                     format!("The Redis primary {POD} has {VALUE} of {replicas} replicas"),
@@ -319,7 +351,114 @@ pub fn rule_groups(plan: &Plan, m: &Monitoring, a: &Alerts) -> Vec<RuleGroup> {
             ),
         ],
     });
+    if let (Some(s), Some(sm)) = (&plan.sentinel, &m.sentinel_matchers) {
+        groups.push(sentinel_group(plan, s, m, sm, a));
+    }
     groups
+}
+
+/// Mode sentinel: one primary, Sentinels that answer and agree it is ok,
+/// and a primary that does not change too often.
+fn sentinel_group(plan: &Plan, s: &SentinelPlan, m: &Monitoring, sm: &str, a: &Alerts) -> RuleGroup {
+    let release = &plan.release;
+    let (count, quorum, replicas) = (s.count, s.quorum, plan.replica_count);
+    let on_pod = format!("pod {POD} ({INSTANCE}) in namespace {NAMESPACE}");
+    let sentinel = |metric: &str| promql_series(sm, metric, "");
+    RuleGroup {
+        name: format!("{release}.sentinel"),
+        rules: vec![
+            rule(
+                "RedisNotOnePrimary",
+                format!("{} != 1", primaries(&m.matchers)),
+                Some(&a.down_for),
+                "critical",
+                format!("{VALUE} Redis pods of release {release} report role master"),
+                format!(
+                    "{VALUE} Redis pods of release {release} in namespace {NAMESPACE} report role:master; there must be exactly one. 0: writes fail and the Sentinels did not promote a replica; 2 or more: a split brain, where writes to the wrong primary are lost."
+                ),
+            ),
+            rule(
+                "RedisPrimaryChangingFrequently",
+                // Every episode of a Redis process as primary is a series of its
+                // own (run_id and role are labels): a promotion or a restart of
+                // the primary starts a new one. Series within the window, minus
+                // the one that was primary at its start.
+                format!(
+                    "count by (job, namespace) (count_over_time({}[{}])) - 1 >= {}",
+                    series(m, "redis_instance_info", "role=\"master\""),
+                    a.restart_window,
+                    a.restarts
+                ),
+                None,
+                "warning",
+                format!("The primary of release {release} changed {VALUE} times in {}", a.restart_window),
+                format!(
+                    "The primary of the Redis release {release} in namespace {NAMESPACE} changed (a failover, or a restart of the primary) {VALUE} times in the last {}: look for a primary that crashes, is OOM-killed or stalls longer than sentinel_down_after_ms.",
+                    a.restart_window
+                ),
+            ),
+            rule(
+                "RedisSentinelDown",
+                format!("{} == 0", sentinel("redis_up")),
+                Some(&a.down_for),
+                "warning",
+                format!("Sentinel is down in pod {POD}"),
+                format!(
+                    "The redis_exporter sidecar of {on_pod} cannot reach its Sentinel: the Sentinel is down, restarting, or refusing the exporter's password."
+                ),
+            ),
+            rule(
+                "RedisSentinelsMissing",
+                format!("{} < {count}", sentinels_up(sm)),
+                Some(&a.down_for),
+                "warning",
+                format!("{VALUE} of {count} Sentinels of release {release} answer"),
+                format!(
+                    "Only {VALUE} of the {count} Sentinels of release {release} in namespace {NAMESPACE} answer their exporter: a failover needs {quorum}."
+                ),
+            ),
+            rule(
+                "RedisSentinelQuorumLost",
+                format!("{} < {quorum}", sentinels_up(sm)),
+                Some(&a.down_for),
+                "critical",
+                format!("Fewer Sentinels of release {release} answer than the quorum ({quorum})"),
+                format!(
+                    "Only {VALUE} of the {count} Sentinels of release {release} in namespace {NAMESPACE} answer, fewer than the {quorum} a failover needs: if the primary dies now, no replica is promoted."
+                ),
+            ),
+            rule(
+                "RedisSentinelPeersMissing",
+                format!("{} < {quorum}", sentinel("redis_sentinel_master_ok_sentinels")),
+                Some(&a.down_for),
+                "warning",
+                format!("The Sentinel in pod {POD} sees fewer Sentinels than the quorum"),
+                format!(
+                    "The Sentinel in {on_pod} sees {VALUE} Sentinels in good health, itself included, fewer than the quorum of {quorum}: it is cut off from its peers and cannot take part in a failover."
+                ),
+            ),
+            rule(
+                "RedisSentinelPrimaryNotOk",
+                format!("{} == 0", sentinel("redis_sentinel_master_status")),
+                Some(&a.down_for),
+                "critical",
+                format!("The Sentinel in pod {POD} sees the primary as {{{{ $labels.master_status }}}}"),
+                format!(
+                    "The Sentinel in {on_pod} sees the primary {{{{ $labels.master_address }}}} as {{{{ $labels.master_status }}}} (not ok) and the Sentinels have not replaced it: clients of {release}-master cannot write."
+                ),
+            ),
+            rule(
+                "RedisSentinelReplicasMissing",
+                format!("{} < {replicas}", sentinel("redis_sentinel_master_ok_slaves")),
+                Some(&a.replication_for),
+                "warning",
+                format!("The Sentinel in pod {POD} sees {VALUE} of {replicas} replicas in good health"),
+                format!(
+                    "The Sentinel in {on_pod} sees {VALUE} replicas of the primary {{{{ $labels.master_address }}}} in good health; the profile declares replica_count = {replicas}, so fewer replicas can be promoted."
+                ),
+            ),
+        ],
+    }
 }
 
 pub fn prometheus_rule(plan: &Plan) -> Option<PrometheusRule> {
@@ -384,9 +523,70 @@ mod tests {
         assert!(expr(&alerts(&p), "RedisPodsMissing").ends_with(" < 1"));
     }
 
+    const SENTINEL: &str = "mode = \"sentinel\"\nreplica_count = 2\nsentinel_count = 5\n";
+
+    #[test]
+    fn sentinel_mode_finds_the_primary_by_its_reported_role_not_a_pod_label() {
+        let r = alerts(&plan(SENTINEL));
+        for rule in &r {
+            assert!(!rule.expr.contains("app_kubernetes_io_component"), "{}: {}", rule.alert, rule.expr);
+        }
+        let by_role = "and on (job, namespace, instance) redis_instance_info{job=\"redis-shared-metrics\",namespace=\"redis\",role=\"master\"})";
+        assert!(expr(&r, "RedisReplicasMissing").contains(by_role), "{}", expr(&r, "RedisReplicasMissing"));
+        assert!(expr(&r, "RedisReplicasMissing").ends_with(") < 2"));
+        assert!(expr(&r, "RedisReplicationLagging").contains(by_role));
+        // Replication mode keeps the pod label.
+        let r = alerts(&plan("replica_count = 2\n"));
+        assert!(expr(&r, "RedisReplicasMissing").contains("app_kubernetes_io_component=\"master\""));
+        assert!(r.iter().all(|r| !r.expr.contains("redis_instance_info")));
+    }
+
+    #[test]
+    fn sentinel_alerts_take_their_thresholds_from_the_sentinel_settings() {
+        let p = plan(&format!("{SENTINEL}alert_restarts = 4\nalert_restart_window = \"3h\"\n"));
+        let groups = prometheus_rule(&p).unwrap().spec.groups;
+        let sentinel = groups.iter().find(|g| g.name == "redis-shared.sentinel").expect("a sentinel group");
+        let names: Vec<_> = sentinel.rules.iter().map(|r| r.alert).collect();
+        assert_eq!(
+            names,
+            [
+                "RedisNotOnePrimary",
+                "RedisPrimaryChangingFrequently",
+                "RedisSentinelDown",
+                "RedisSentinelsMissing",
+                "RedisSentinelQuorumLost",
+                "RedisSentinelPeersMissing",
+                "RedisSentinelPrimaryNotOk",
+                "RedisSentinelReplicasMissing",
+            ]
+        );
+        let r = &sentinel.rules;
+        let sentinels = "{job=\"redis-shared-sentinel-metrics\",namespace=\"redis\"}";
+        assert!(expr(r, "RedisNotOnePrimary").ends_with(" != 1"));
+        assert!(expr(r, "RedisPrimaryChangingFrequently").ends_with("[3h])) - 1 >= 4"));
+        assert!(
+            expr(r, "RedisSentinelsMissing").ends_with(" < 5") && expr(r, "RedisSentinelsMissing").contains(sentinels)
+        );
+        assert!(expr(r, "RedisSentinelQuorumLost").ends_with(" < 3"));
+        assert!(
+            expr(r, "RedisSentinelPeersMissing")
+                .ends_with(&format!("redis_sentinel_master_ok_sentinels{sentinels} < 3"))
+        );
+        assert!(
+            expr(r, "RedisSentinelReplicasMissing")
+                .ends_with(&format!("redis_sentinel_master_ok_slaves{sentinels} < 2"))
+        );
+        assert_eq!(expr(r, "RedisSentinelPrimaryNotOk"), format!("redis_sentinel_master_status{sentinels} == 0"));
+        assert_eq!(expr(r, "RedisSentinelDown"), format!("redis_up{sentinels} == 0"));
+        // The Redis pods' own alerts count the Redis pods only.
+        assert!(expr(&alerts(&p), "RedisPodsMissing").contains("job=\"redis-shared-metrics\""));
+        assert!(prometheus_rule(&plan("")).unwrap().spec.groups.iter().all(|g| !g.name.ends_with(".sentinel")));
+    }
+
     #[test]
     fn the_rule_is_switched_off_by_its_key() {
         assert!(prometheus_rule(&plan("enable_alerts = false\n")).is_none());
         assert!(prometheus_rule(&plan("enable_service_monitor = false\n")).is_none());
+        assert!(prometheus_rule(&plan(&format!("{SENTINEL}enable_alerts = false\n"))).is_none());
     }
 }

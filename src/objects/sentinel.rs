@@ -14,7 +14,7 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, KeyToPath, PersistentVolumeClaim,
-    PodSpec, PodTemplateSpec, Probe, SecretVolumeSource, Service, ServiceSpec, Volume,
+    PodSpec, PodTemplateSpec, Probe, SecretVolumeSource, Service, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
@@ -32,7 +32,7 @@ use super::workloads::{
     CONFIG_CHECKSUM, DATA_VOLUME, SECRET_CHECKSUM, env, exec_probe, exporter_container, memory_dir, mount,
     pod_security_context, pull_policy, resources, restricted, service_account, spread,
 };
-use super::{Built, Manifest, monitoring, policy};
+use super::{Built, Manifest, dashboard, monitoring, policy};
 use crate::plan::{
     COMPONENT_LABEL, METRICS_PORT, PASSWORD_KEY, PROXY_HEALTH_PORT, Plan, Resources, SENTINEL_PORT, SentinelPlan,
 };
@@ -101,6 +101,9 @@ pub const SENTINEL_RULES: &str = "resetchannels &__sentinel__:hello -@all +multi
 pub const REPLICATION_RULES: &str = "-@all +psync +replconf +ping";
 /// What redis_exporter and the HAProxy health check send: read-only.
 pub const EXPORTER_RULES: &str = "-@all +auth +hello +ping +select +client|setname +info +slowlog|get +slowlog|len +latency|latest +latency|histogram +dbsize";
+/// What redis_exporter asks a Sentinel (user `exporter` there too): INFO,
+/// and the SENTINEL queries behind the redis_sentinel_* series.
+pub const SENTINEL_EXPORTER_RULES: &str = "-@all +auth +hello +ping +client|setname +info +sentinel|masters +sentinel|master +sentinel|sentinels +sentinel|replicas +sentinel|slaves +sentinel|ckquorum";
 /// What clients may ask a Sentinel with the application password: where the
 /// primary is, and its events; never SENTINEL SET, FAILOVER, RESET...
 pub const SENTINEL_CLIENT_RULES: &str = "-@all +auth +hello +ping +role +client|setname +client|getname +subscribe +psubscribe +unsubscribe +punsubscribe +sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|replicas +sentinel|slaves +sentinel|sentinels +sentinel|myid +sentinel|ckquorum";
@@ -131,6 +134,7 @@ pub fn config_files(plan: &Plan, s: &SentinelPlan) -> BTreeMap<String, String> {
         replication_rules => REPLICATION_RULES,
         exporter_rules => EXPORTER_RULES,
         sentinel_client_rules => SENTINEL_CLIENT_RULES,
+        sentinel_exporter_rules => SENTINEL_EXPORTER_RULES,
         ..base
     };
     let mut files = BTreeMap::new();
@@ -239,6 +243,12 @@ fn services(plan: &Plan, s: &SentinelPlan) -> Vec<Service> {
     }
     if plan.metrics.is_some() {
         out.push(services::metrics(plan, part_selector(plan, Part::Node)));
+        // The Sentinels' exporters: a Service of their own, so their series
+        // carry their own `job` (the ServiceMonitor selects both Services by
+        // their common labels).
+        let mut sentinels = services::metrics(plan, part_selector(plan, Part::Sentinel));
+        sentinels.metadata.name = Some(s.sentinel_metrics.clone());
+        out.push(sentinels);
     }
     out
 }
@@ -370,6 +380,41 @@ fn stateful_set(
     }
 }
 
+/// The exporter sidecar (workloads' own) scraping `port` on localhost as the
+/// internal user `exporter`, whose password the init container writes into
+/// the sidecar's memory volume. That user may not run CONFIG (it would show
+/// `masterauth`), and a Sentinel has no CONFIG: INFO gives maxmemory.
+fn internal_exporter(plan: &Plan, port: u16) -> Option<Container> {
+    let mut exporter = exporter_container(plan)?;
+    let mut vars: Vec<_> = exporter
+        .env
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.name != "REDIS_EXPORTER_CONFIG_COMMAND")
+        .map(|e| if e.name == "REDIS_ADDR" { env("REDIS_ADDR", &format!("redis://localhost:{port}")) } else { e })
+        .collect();
+    vars.push(env("REDIS_USER", "exporter"));
+    vars.push(env("REDIS_EXPORTER_CONFIG_COMMAND", "-"));
+    exporter.env = Some(vars);
+    Some(exporter)
+}
+
+/// The init container `config` of a pod: runs a script of the ConfigMap
+/// before the pod's containers start.
+fn init_container(image: &str, command: Option<Vec<String>>, mounts: Vec<VolumeMount>) -> Container {
+    Container {
+        name: "config".into(),
+        image: Some(image.to_string()),
+        image_pull_policy: pull_policy(image),
+        command,
+        resources: Some(resources(&small("100m", "32Mi"))),
+        security_context: Some(restricted()),
+        volume_mounts: Some(mounts),
+        ..Default::default()
+    }
+}
+
 fn node_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String)]) -> StatefulSet {
     let script = |arg: &str| Some(vec!["sh".into(), format!("{}/node.sh", paths::CONFIG_DIR), arg.into()]);
     let mut init_mounts = vec![mount("config", paths::CONFIG_DIR, true), mount("internal", INTERNAL_DIR, true)];
@@ -408,32 +453,12 @@ fn node_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String
         ]),
         ..Default::default()
     }];
-    if let Some(mut exporter) = exporter_container(plan) {
-        // The exporter user has no CONFIG: INFO gives maxmemory.
-        let mut vars: Vec<_> = exporter
-            .env
-            .take()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|e| e.name != "REDIS_EXPORTER_CONFIG_COMMAND")
-            .collect();
-        vars.push(env("REDIS_USER", "exporter"));
-        vars.push(env("REDIS_EXPORTER_CONFIG_COMMAND", "-"));
-        exporter.env = Some(vars);
+    if let Some(exporter) = internal_exporter(plan, plan.port) {
         containers.push(exporter);
         volumes.push(memory_dir("exporter-run"));
         init_mounts.push(mount("exporter-run", paths::EXPORTER_DIR, false));
     }
-    let init = Container {
-        name: "config".into(),
-        image: Some(plan.redis_image.clone()),
-        image_pull_policy: pull_policy(&plan.redis_image),
-        command: script("init"),
-        resources: Some(resources(&small("100m", "32Mi"))),
-        security_context: Some(restricted()),
-        volume_mounts: Some(init_mounts),
-        ..Default::default()
-    };
+    let init = init_container(&plan.redis_image, script("init"), init_mounts);
     let claim = super::workloads::data_claim(plan, part_labels(plan, Part::Node));
     let spec = pod_spec(plan, Part::Node, vec![init], containers, volumes, plan.termination_grace_period_seconds);
     stateful_set(
@@ -447,11 +472,12 @@ fn node_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String
 }
 
 fn sentinel_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String)]) -> StatefulSet {
+    let script = |arg: &str| Some(vec!["sh".into(), format!("{}/sentinel.sh", paths::CONFIG_DIR), arg.into()]);
     let container = Container {
         name: "sentinel".into(),
         image: Some(plan.redis_image.clone()),
         image_pull_policy: pull_policy(&plan.redis_image),
-        command: Some(vec!["sh".into(), format!("{}/sentinel.sh", paths::CONFIG_DIR)]),
+        command: script("start"),
         ports: Some(vec![port("sentinel", SENTINEL_PORT)]),
         resources: Some(resources(&Resources {
             cpu_request: "50m".into(),
@@ -470,13 +496,29 @@ fn sentinel_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, St
         ]),
         ..Default::default()
     };
-    let volumes = vec![
-        config_volume(plan),
-        secret_volume("credentials", &plan.names.secret, &[PASSWORD_KEY]),
-        secret_volume("internal", &s.internal_secret, &["sentinel-password"]),
-        memory_dir("run"),
-    ];
-    let spec = pod_spec(plan, Part::Sentinel, vec![], vec![container], volumes, 10);
+    let mut containers = vec![container];
+    let mut init = vec![];
+    let mut internal_keys = vec!["sentinel-password"];
+    let mut volumes = vec![config_volume(plan), secret_volume("credentials", &plan.names.secret, &[PASSWORD_KEY])];
+    if let Some(exporter) = internal_exporter(plan, SENTINEL_PORT) {
+        containers.push(exporter);
+        internal_keys.push("exporter-password");
+        init.push(init_container(
+            &plan.redis_image,
+            script("init"),
+            vec![
+                mount("config", paths::CONFIG_DIR, true),
+                mount("internal", INTERNAL_DIR, true),
+                mount("exporter-run", paths::EXPORTER_DIR, false),
+            ],
+        ));
+    }
+    volumes.push(secret_volume("internal", &s.internal_secret, &internal_keys));
+    volumes.push(memory_dir("run"));
+    if plan.metrics.is_some() {
+        volumes.push(memory_dir("exporter-run"));
+    }
+    let spec = pod_spec(plan, Part::Sentinel, init, containers, volumes, 10);
     stateful_set(
         plan,
         &s.sentinel,
@@ -489,20 +531,15 @@ fn sentinel_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, St
 
 fn proxy_deployment(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String)]) -> Deployment {
     let health = |delay| super::workloads::http_probe("/healthz", "health", delay);
-    let init = Container {
-        name: "config".into(),
-        image: Some(s.proxy_image.clone()),
-        image_pull_policy: pull_policy(&s.proxy_image),
-        command: Some(vec!["sh".into(), format!("{}/proxy.sh", paths::CONFIG_DIR)]),
-        resources: Some(resources(&small("100m", "32Mi"))),
-        security_context: Some(restricted()),
-        volume_mounts: Some(vec![
+    let init = init_container(
+        &s.proxy_image,
+        Some(vec!["sh".into(), format!("{}/proxy.sh", paths::CONFIG_DIR)]),
+        vec![
             mount("config", paths::CONFIG_DIR, true),
             mount("internal", INTERNAL_DIR, true),
             mount("run", PROXY_DIR, false),
-        ]),
-        ..Default::default()
-    };
+        ],
+    );
     let container = Container {
         name: "haproxy".into(),
         image: Some(s.proxy_image.clone()),
@@ -617,14 +654,11 @@ fn network_policies(plan: &Plan, s: &SentinelPlan) -> Vec<NetworkPolicy> {
         ports: Some(vec![tcp(port)]),
     };
 
-    let mut node_ingress =
-        vec![NetworkPolicyIngressRule { from: Some(namespaces.clone()), ports: Some(vec![tcp(plan.port)]) }];
-    if plan.metrics.is_some() {
-        node_ingress.push(NetworkPolicyIngressRule {
-            from: Some(vec![namespace_peer(&plan.monitoring_namespace)]),
-            ports: Some(vec![tcp(METRICS_PORT)]),
-        });
-    }
+    // Prometheus scrapes the exporter sidecars of Redis pods and Sentinels.
+    let scrape = plan.metrics.as_ref().map(|_| NetworkPolicyIngressRule {
+        from: Some(vec![namespace_peer(&plan.monitoring_namespace)]),
+        ports: Some(vec![tcp(METRICS_PORT)]),
+    });
     let mut proxy_peers = namespaces.clone();
     if let Some(lb) = &plan.loadbalancer {
         proxy_peers.extend(lb.source_ranges.iter().map(|cidr| NetworkPolicyPeer {
@@ -632,17 +666,19 @@ fn network_policies(plan: &Plan, s: &SentinelPlan) -> Vec<NetworkPolicy> {
             ..Default::default()
         }));
     }
+    let node_ingress = [NetworkPolicyIngressRule { from: Some(namespaces.clone()), ports: Some(vec![tcp(plan.port)]) }];
+    let sentinel_ingress = [NetworkPolicyIngressRule { from: Some(namespaces), ports: Some(vec![tcp(SENTINEL_PORT)]) }];
     vec![
         policy(
             &plan.release,
             Part::Node,
-            node_ingress,
+            node_ingress.into_iter().chain(scrape.clone()).collect(),
             vec![to(Part::Node, plan.port), to(Part::Sentinel, SENTINEL_PORT), dns_egress()],
         ),
         policy(
             &s.sentinel,
             Part::Sentinel,
-            vec![NetworkPolicyIngressRule { from: Some(namespaces), ports: Some(vec![tcp(SENTINEL_PORT)]) }],
+            sentinel_ingress.into_iter().chain(scrape).collect(),
             vec![to(Part::Node, plan.port), to(Part::Sentinel, SENTINEL_PORT), dns_egress()],
         ),
         policy(
@@ -681,6 +717,10 @@ pub fn build(plan: &Plan, s: &SentinelPlan, sealed: Option<&SealedData>) -> Buil
     if let Some(sm) = monitoring::service_monitor(plan) {
         out.push(sm.manifest());
     }
+    if let Some(rule) = monitoring::prometheus_rule(plan) {
+        out.push(rule.manifest());
+    }
+    out.extend(dashboard::config_map(plan).iter().map(Manifest::typed));
     Built { manifests: out, warnings }
 }
 
@@ -748,7 +788,139 @@ mod tests {
         // No fixed primary: one StatefulSet for every Redis pod.
         assert!(!k.contains(&("StatefulSet".to_string(), "redis-shared-master".to_string())));
         assert_eq!(k[0].0, "Namespace");
-        assert_eq!(k.last().unwrap().0, "ServiceMonitor");
+        let tail: Vec<_> = k[k.len() - 3..].iter().map(|(kind, name)| (kind.as_str(), name.as_str())).collect();
+        assert_eq!(
+            tail,
+            [
+                ("ServiceMonitor", "redis-shared"),
+                ("PrometheusRule", "redis-shared"),
+                ("ConfigMap", "redis-shared-redis-dashboard")
+            ]
+        );
+    }
+
+    fn object<T: serde::de::DeserializeOwned>(text: &str, kind: &str, name: &str) -> Option<T> {
+        let m = crate::objects::build(&plan(text), None)
+            .manifests
+            .into_iter()
+            .find(|m| m.kind == kind && m.name == name)?;
+        Some(serde_yaml::from_value(m.body).unwrap())
+    }
+
+    fn pod(text: &str, sts: &str) -> PodSpec {
+        object::<StatefulSet>(text, "StatefulSet", sts).unwrap().spec.unwrap().template.spec.unwrap()
+    }
+
+    fn container<'a>(containers: &'a [Container], name: &str) -> Option<&'a Container> {
+        containers.iter().find(|c| c.name == name)
+    }
+
+    fn env_of(c: &Container) -> BTreeMap<String, String> {
+        c.env
+            .iter()
+            .flatten()
+            .map(|e| (e.name.clone(), e.value.clone().expect("a literal value, never a secret ref")))
+            .collect()
+    }
+
+    #[test]
+    fn every_sentinel_pod_has_the_exporter_sidecar_of_the_redis_pods() {
+        let sentinel = pod(SENTINEL, "redis-shared-sentinel");
+        let node = pod(SENTINEL, "redis-shared-node");
+        let exporter = container(&sentinel.containers, "metrics").expect("a metrics sidecar");
+        let env = env_of(exporter);
+        assert_eq!(env["REDIS_ADDR"], "redis://localhost:26379");
+        assert_eq!(env["REDIS_USER"], "exporter");
+        assert_eq!(env["REDIS_PASSWORD_FILE"], "/run/redis-exporter/passwords.json");
+        assert_eq!(env["REDIS_EXPORTER_CONFIG_COMMAND"], "-");
+        // The same sidecar as on the Redis pods but for the address it scrapes.
+        let node_exporter = container(&node.containers, "metrics").unwrap();
+        assert_eq!(env_of(node_exporter)["REDIS_ADDR"], "redis://localhost:6379");
+        let same = |c: &Container| Container { env: None, ..c.clone() };
+        assert_eq!(same(exporter), same(node_exporter));
+        assert_eq!(exporter.security_context, Some(restricted()));
+        // The init container writes the password file into the sidecar's memory volume.
+        let init = &sentinel.init_containers.as_ref().unwrap()[0];
+        assert_eq!(init.command.as_ref().unwrap()[1..], ["/etc/redis-gen/sentinel.sh".to_string(), "init".into()]);
+        assert!(init.volume_mounts.iter().flatten().any(|m| m.name == "exporter-run" && m.read_only.is_none()));
+        let exporter_run = sentinel.volumes.iter().flatten().find(|v| v.name == "exporter-run").unwrap();
+        assert_eq!(exporter_run.empty_dir.as_ref().unwrap().medium.as_deref(), Some("Memory"));
+        let internal = sentinel.volumes.iter().flatten().find(|v| v.name == "internal").unwrap();
+        let keys: Vec<_> = internal.secret.as_ref().unwrap().items.iter().flatten().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["sentinel-password", "exporter-password"]);
+        // Sentinel accepts the exporter user with read-only rules.
+        let p = plan(SENTINEL);
+        let files = config_files(&p, p.sentinel.as_ref().unwrap());
+        assert!(
+            files["sentinel.sh"]
+                .contains(&format!("user exporter on $(acl_hash \"$exporter\") {SENTINEL_EXPORTER_RULES}"))
+        );
+        assert!(files["sentinel.sh"].contains("exporter_password_file 26379"));
+        assert!(files["node.sh"].contains("exporter_password_file 6379"));
+        for rule in SENTINEL_EXPORTER_RULES.split(' ').filter(|r| r.starts_with('+')) {
+            assert!(
+                ["+auth", "+hello", "+ping", "+client|setname", "+info"].contains(&rule)
+                    || rule.starts_with("+sentinel|"),
+                "{rule}"
+            );
+        }
+        for write in ["set", "failover", "reset", "remove", "monitor", "config"] {
+            assert!(!SENTINEL_EXPORTER_RULES.contains(&format!("+sentinel|{write}")), "{write}");
+        }
+    }
+
+    #[test]
+    fn the_service_monitor_scrapes_the_sentinels_through_a_service_of_their_own() {
+        let svc: Service = object(SENTINEL, "Service", "redis-shared-sentinel-metrics").unwrap();
+        let spec = svc.spec.unwrap();
+        assert_eq!(spec.selector.unwrap()[COMPONENT_LABEL], "sentinel");
+        assert_eq!(spec.ports.unwrap()[0].port, i32::from(METRICS_PORT));
+        let node_svc: Service = object(SENTINEL, "Service", "redis-shared-metrics").unwrap();
+        assert_eq!(node_svc.spec.unwrap().selector.unwrap()[COMPONENT_LABEL], "node");
+        // The ServiceMonitor's selector picks both by their labels; their
+        // series keep the pod's component (node or sentinel).
+        let sm: serde_yaml::Value = object(SENTINEL, "ServiceMonitor", "redis-shared").unwrap();
+        let wanted: BTreeMap<String, String> =
+            serde_yaml::from_value(sm["spec"]["selector"]["matchLabels"].clone()).unwrap();
+        for labels in [svc.metadata.labels.unwrap(), node_svc.metadata.labels.unwrap()] {
+            assert!(wanted.iter().all(|(k, v)| labels.get(k) == Some(v)), "{labels:?}");
+        }
+        assert_eq!(sm["spec"]["podTargetLabels"][0].as_str(), Some(COMPONENT_LABEL));
+    }
+
+    #[test]
+    fn only_the_monitoring_namespace_reaches_the_sentinels_exporters() {
+        let policy: NetworkPolicy = object(SENTINEL, "NetworkPolicy", "redis-shared-sentinel").unwrap();
+        let ingress = policy.spec.unwrap().ingress.unwrap();
+        let metrics: Vec<_> = ingress
+            .iter()
+            .filter(|r| r.ports.iter().flatten().any(|p| p.port == Some(IntOrString::Int(METRICS_PORT.into()))))
+            .collect();
+        assert_eq!(metrics.len(), 1);
+        assert_eq!(metrics[0].ports.as_ref().unwrap().len(), 1);
+        let from = metrics[0].from.as_ref().unwrap();
+        assert_eq!(from.len(), 1);
+        let ns = from[0].namespace_selector.as_ref().unwrap().match_labels.as_ref().unwrap();
+        assert_eq!(ns["kubernetes.io/metadata.name"], "monitoring");
+        assert!(from[0].pod_selector.is_none() && from[0].ip_block.is_none());
+    }
+
+    #[test]
+    fn without_metrics_the_sentinels_have_no_exporter() {
+        let text = format!("{SENTINEL}enable_metrics = false\nenable_service_monitor = false\n");
+        let sentinel = pod(&text, "redis-shared-sentinel");
+        assert!(container(&sentinel.containers, "metrics").is_none());
+        assert!(sentinel.init_containers.is_none());
+        assert!(sentinel.volumes.iter().flatten().all(|v| v.name != "exporter-run"));
+        let internal = sentinel.volumes.iter().flatten().find(|v| v.name == "internal").unwrap();
+        assert_eq!(internal.secret.as_ref().unwrap().items.as_ref().unwrap().len(), 1);
+        assert!(object::<Service>(&text, "Service", "redis-shared-sentinel-metrics").is_none());
+        let policy: NetworkPolicy = object(&text, "NetworkPolicy", "redis-shared-sentinel").unwrap();
+        assert_eq!(policy.spec.unwrap().ingress.unwrap().len(), 1);
+        let p = plan(&text);
+        assert!(!config_files(&p, p.sentinel.as_ref().unwrap())["sentinel.sh"].contains("user exporter"));
+        let k = kinds(&text);
+        assert!(k.iter().all(|(kind, _)| kind != "PrometheusRule" && kind != "ServiceMonitor"), "{k:?}");
     }
 
     #[test]
