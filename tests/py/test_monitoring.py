@@ -44,6 +44,7 @@ from conftest import OUT, PROFILES, ROOT, run
 from k8s import crd_errors
 
 HOMELAB = PROFILES / "homelab.toml"
+SENTINEL = ROOT / "tests" / "profiles" / "sentinel.toml"
 RULE_FILE = "prometheusrule-redis-shared.yaml"
 DASHBOARD_FILE = "configmap-redis-shared-redis-dashboard.monitoring.yaml"
 PROMTOOL_TESTS = ROOT / "tests" / "promtool"
@@ -416,8 +417,8 @@ def promtool(*args, cwd=None):
     return subprocess.run(["promtool", *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
-def write_rules(spec, directory):
-    path = directory / "rules.yaml"
+def write_rules(spec, directory, name="rules.yaml"):
+    path = directory / name
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
 
@@ -425,6 +426,7 @@ def write_rules(spec, directory):
 PROFILE_VARIANTS = {
     "homelab": None,
     "no-replicas": "replica_count = 0\n",
+    "sentinel": SENTINEL,
     "tuned": (
         'release_name = "cache"\nnamespace = "apps"\nreplica_count = 3\nmaxmemory = "0"\n'
         'alert_replication_lag = "64Mi"\nalert_memory_percent = 80\nalert_restarts = 5\n'
@@ -436,7 +438,10 @@ PROFILE_VARIANTS = {
 
 def variant_out(build, homelab, name):
     text = PROFILE_VARIANTS[name]
-    return homelab if text is None else build(text, name=f"{name}.toml")
+    if text is None:
+        return homelab
+    # A profile's text, or a profile file.
+    return build(text, name=f"{name}.toml") if isinstance(text, str) else build(text)
 
 
 @pytest.mark.parametrize("variant", PROFILE_VARIANTS)
@@ -449,11 +454,33 @@ def test_every_rule_group_passes_promtool_check(build, homelab, tmp_path, varian
     assert "SUCCESS" in r.stdout
 
 
-def run_unit_tests(spec, tmp_path):
-    write_rules(spec, tmp_path)
-    for f in PROMTOOL_TESTS.glob("*.test.yaml"):
-        shutil.copy(f, tmp_path / f.name)
-    return promtool("test", "rules", *sorted(p.name for p in tmp_path.glob("*.test.yaml")), cwd=tmp_path)
+# The promtool unit tests of each mode: (tests file, the rules file it loads).
+UNIT_TESTS = {
+    "replication": ("redis-alerts.test.yaml", "rules.yaml"),
+    "sentinel": ("sentinel-alerts.test.yaml", "sentinel-rules.yaml"),
+}
+
+
+def test_every_promtool_test_file_belongs_to_a_mode():
+    assert sorted(p.name for p in PROMTOOL_TESTS.glob("*.test.yaml")) == sorted(t for t, _ in UNIT_TESTS.values())
+    for tests, rules in UNIT_TESTS.values():
+        assert load(PROMTOOL_TESTS / tests)["rule_files"] == [rules]
+
+
+def run_unit_tests(spec, tmp_path, mode="replication"):
+    tests, rules = UNIT_TESTS[mode]
+    write_rules(spec, tmp_path, rules)
+    shutil.copy(PROMTOOL_TESTS / tests, tmp_path / tests)
+    return promtool("test", "rules", tests, cwd=tmp_path)
+
+
+def unit_test_checks(mode):
+    """(alerts some case fires, alerts some case keeps silent) in a mode's tests."""
+    fired, silent = set(), set()
+    for case in load(PROMTOOL_TESTS / UNIT_TESTS[mode][0])["tests"]:
+        for check in case.get("alert_rule_test", []):
+            (fired if check.get("exp_alerts") else silent).add(check["alertname"])
+    return fired, silent
 
 
 def test_promtool_unit_tests_fire_and_silence_every_alert(homelab, tmp_path):
@@ -462,11 +489,7 @@ def test_promtool_unit_tests_fire_and_silence_every_alert(homelab, tmp_path):
 
 
 def test_unit_tests_cover_every_alert_both_ways(homelab):
-    fired, silent = set(), set()
-    for f in PROMTOOL_TESTS.glob("*.test.yaml"):
-        for case in load(f)["tests"]:
-            for check in case.get("alert_rule_test", []):
-                (fired if check.get("exp_alerts") else silent).add(check["alertname"])
+    fired, silent = unit_test_checks("replication")
     names = {r["alert"] for r in alerts(rule_spec(homelab))}
     assert names - fired == set(), "alerts no unit test fires"
     assert names - silent == set(), "alerts no unit test keeps silent"
@@ -508,6 +531,99 @@ def test_unit_tests_catch_a_broken_rule(homelab, tmp_path, mutant):
     r = run_unit_tests(spec, tmp_path)
     assert r.returncode != 0, f"promtool test rules passed with {mutant}"
     assert f"alertname: {alert}" in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+# --- mode sentinel ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sentinel_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sentinel") / "out"
+    run("build", SENTINEL, "-o", out)
+    return out
+
+
+def sentinel_rule_spec(out):
+    return load(out / "prometheusrule-ha.yaml")["spec"]
+
+
+def sentinel_dashboard(out):
+    (cm,) = out.glob("configmap-*-dashboard.*.yaml")
+    (text,) = load(cm)["data"].values()
+    return json.loads(text)
+
+
+def by_reported_role(rule):
+    """Alerts of mode sentinel that are new or changed: the .sentinel group,
+    and those that find the primary by the role its exporter reports."""
+    return "redis_instance_info" in rule["expr"] or rule["group"].endswith(".sentinel")
+
+
+def sentinel_alerts(spec):
+    return [dict(r, group=g["name"]) for g in spec["groups"] for r in g["rules"]]
+
+
+def test_sentinel_promtool_unit_tests_fire_and_silence_its_alerts(sentinel_out, tmp_path):
+    r = run_unit_tests(sentinel_rule_spec(sentinel_out), tmp_path, "sentinel")
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_sentinel_unit_tests_cover_every_new_or_changed_alert_both_ways(sentinel_out):
+    rules = sentinel_alerts(sentinel_rule_spec(sentinel_out))
+    wanted = {r["alert"] for r in rules if by_reported_role(r)}
+    assert {"RedisReplicasMissing", "RedisReplicationLagging", "RedisNotOnePrimary", "RedisSentinelDown"} <= wanted
+    fired, silent = unit_test_checks("sentinel")
+    assert wanted - fired == set(), "sentinel-mode alerts no unit test fires"
+    assert wanted - silent == set(), "sentinel-mode alerts no unit test keeps silent"
+    assert fired | silent <= wanted, "unit tests name alerts that are not new or changed in mode sentinel"
+    # No sentinel-mode query selects the primary by a pod label.
+    for r in rules:
+        assert 'app_kubernetes_io_component="master"' not in r["expr"], r["alert"]
+
+
+SENTINEL_MUTANTS = {
+    "the primary by any pod, not by its reported role": (
+        "RedisReplicasMissing",
+        lambda e: re.sub(r"\(([^()]*) and on \(job, namespace, instance\) [^()]*\)", r"\1", e),
+    ),
+    "the lag against any pod's offset, not the primary's": (
+        "RedisReplicationLagging",
+        lambda e: re.sub(r"\(([^()]*) and on \(job, namespace, instance\) [^()]*\)", r"\1", e),
+    ),
+    "no primary at all not counted as 0": ("RedisNotOnePrimary", lambda e: re.sub(r" or count by .*\* 0\)", ")", e)),
+    "Sentinels not scraped at all not counted as 0": ("RedisSentinelQuorumLost", lambda e: re.sub(r" or absent\(.*\) - 1", "", e)),
+    "the primary at the window's start counted as a change": ("RedisPrimaryChangingFrequently", lambda e: e.replace(" - 1 >=", " >=")),
+    "master_status compared with the wrong value": ("RedisSentinelPrimaryNotOk", lambda e: e.replace("== 0", "< 0")),
+    "the quorum taken as the Sentinel count": ("RedisSentinelPeersMissing", lambda e: e.replace("< 2", "< 3")),
+}
+
+
+@pytest.mark.parametrize("mutant", SENTINEL_MUTANTS)
+def test_sentinel_unit_tests_catch_a_broken_rule(sentinel_out, tmp_path, mutant):
+    alert, change = SENTINEL_MUTANTS[mutant]
+    spec = sentinel_rule_spec(sentinel_out)
+    (rule,) = [r for r in alerts(spec) if r["alert"] == alert]
+    mutated = change(rule["expr"])
+    assert mutated != rule["expr"], "the mutant changes nothing"
+    rule["expr"] = mutated
+    r = run_unit_tests(spec, tmp_path, "sentinel")
+    assert r.returncode != 0, f"promtool test rules passed with {mutant}"
+    assert f"alertname: {alert}" in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+def test_sentinel_dashboard_queries_are_valid_promql_and_scoped_to_the_release(sentinel_out, tmp_path):
+    dash = sentinel_dashboard(sentinel_out)
+    queries = dashboard_queries(dash)
+    titles = {p["title"] for p in panels(dash)}
+    assert {"Primaries", "Sentinels answering", "Primary as each Sentinel sees it", "Sentinel", "Primary pod"} <= titles
+    for where, expr in queries:
+        assert 'job="ha-metrics",namespace="ha-test"' in expr or 'job="ha-sentinel-metrics",namespace="ha-test"' in expr, where
+        assert "app_kubernetes_io_component" not in expr, where
+    rules = [{"record": f"dashboard:query_{i}", "expr": grafana_to_promql(e)} for i, (_, e) in enumerate(queries)]
+    path = tmp_path / "dashboard-queries.yaml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    r = promtool("check", "rules", path)
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 @pytest.mark.parametrize("variant", PROFILE_VARIANTS)
