@@ -11,6 +11,9 @@ primary the way an application does: through `<release>-master`, i.e. the
 HAProxy pods. Needs root (see docs/runtime.md). Issue 7."""
 
 import base64
+import json
+import os
+import re
 import secrets
 import shutil
 import signal
@@ -19,6 +22,8 @@ import statistics
 import subprocess
 import threading
 import time
+import urllib.parse
+import urllib.request
 
 import pytest
 import yaml
@@ -26,6 +31,17 @@ import yaml
 from conftest import BIN, ROOT, run
 from harness import Deployment
 from k8s import crd_errors, crd_schemas
+from test_monitoring import (
+    PROMETHEUS_SERIES,
+    alerts,
+    dashboard_queries,
+    exposition_names,
+    grafana_to_promql,
+    metric_names,
+    panels,
+    read_allowlist,
+    write_rules,
+)
 
 PROFILE = ROOT / "tests" / "profiles" / "sentinel.toml"
 RELEASE = "ha"
@@ -383,6 +399,232 @@ def test_no_password_on_any_command_line(ha):
         except OSError:
             continue
         assert not any(pw in cmdline for pw in passwords), pid
+
+
+# -- metrics of the Sentinels -------------------------------------------------------
+
+SAMPLE = re.compile(r"^([A-Za-z_:][A-Za-z0-9_:]*)(?:\{(.*)\})? (\S+)$")
+LABEL = re.compile(r'([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def samples(text: str) -> list[tuple[str, dict, float]]:
+    """(name, labels, value) of every sample of a /metrics text."""
+    out = []
+    for line in text.splitlines():
+        m = SAMPLE.match(line)
+        if m and not line.startswith("#"):
+            out.append((m.group(1), dict(LABEL.findall(m.group(2) or "")), float(m.group(3))))
+    return out
+
+
+def values(text: str, name: str, **labels) -> list[float]:
+    return [v for n, ls, v in samples(text) if n == name and all(ls.get(k) == w for k, w in labels.items())]
+
+
+def rule_spec(d) -> dict:
+    return yaml.safe_load((d.out_dir / f"prometheusrule-{RELEASE}.yaml").read_text())["spec"]
+
+
+def dashboard_of(d) -> dict:
+    (cm,) = d.out_dir.glob("configmap-*-dashboard.*.yaml")
+    (text,) = yaml.safe_load(cm.read_text())["data"].values()
+    return json.loads(text)
+
+
+def test_sentinel_exporters_report_what_the_sentinels_see(ha):
+    primary = wait_healthy(ha)
+    address = f"{primary.fqdn}:6379"
+    master = {"master_name": MASTER_SET, "master_address": address}
+
+    def settled(s):
+        text = s.metrics()
+        ok = values(text, "redis_sentinel_master_ok_sentinels", **master) == [3.0]
+        return text if ok and values(text, "redis_sentinel_master_ok_slaves", **master) == [2.0] else None
+
+    for s in sentinels(ha):
+        text = poll(lambda: settled(s), 20, interval=0.5)
+        assert text, f"{s.name}: {[x for x in samples(s.metrics()) if x[0].startswith('redis_sentinel')]}"
+        assert values(text, "redis_up") == [1.0], s.name
+        assert values(text, "redis_instance_info", redis_mode="sentinel") == [1.0], s.name
+        assert values(text, "redis_sentinel_masters") == [1.0], s.name
+        assert values(text, "redis_sentinel_master_status", **master, master_status="ok") == [1.0], s.name
+        # Itself and its two peers; both replicas, by their DNS names.
+        assert values(text, "redis_sentinel_master_sentinels", **master) == [3.0], s.name
+        assert values(text, "redis_sentinel_master_slaves", **master) == [2.0], s.name
+        assert values(text, "redis_sentinel_master_ckquorum_status", master_name=MASTER_SET) == [1.0], s.name
+        assert values(text, "redis_sentinel_tilt") == [0.0], s.name
+    # The Redis pods' exporters report their roles: one master, two replicas.
+    roles = {}
+    for p in nodes(ha):
+        ((_, labels, _),) = [x for x in samples(p.metrics()) if x[0] == "redis_instance_info"]
+        roles[p.name] = labels["role"]
+    assert roles == {p.name: "master" if p is primary else "slave" for p in nodes(ha)}
+
+
+def test_the_exporter_user_of_the_sentinels_only_reads(ha):
+    exporter = {"auth": INTERNAL["exporter-password"], "user": "exporter"}
+    for s in sentinels(ha):
+        assert sentinel_cli(s, "INFO", "sentinel", **exporter).startswith("# Sentinel"), s.name
+        assert MASTER_SET in sentinel_cli(s, "SENTINEL", "masters", **exporter), s.name
+        for args in (["SENTINEL", "FAILOVER", MASTER_SET], ["SENTINEL", "SET", MASTER_SET, "quorum", "1"],
+                     ["SENTINEL", "RESET", "*"], ["ACL", "LIST"], ["SENTINEL", "CONFIG", "GET", "*"]):
+            assert sentinel_cli(s, *args, **exporter).startswith("NOPERM"), (s.name, args)
+        # Its password opens no other user.
+        assert "WRONGPASS" in sentinel_cli(s, "PING", auth=INTERNAL["exporter-password"], stderr=True), s.name
+
+
+def test_every_metric_of_the_sentinel_alerts_and_dashboard_is_in_a_real_scrape(ha):
+    scraped = {p.name: exposition_names(p.metrics()) for p in nodes(ha) + sentinels(ha)}
+    exported = set().union(*scraped.values())
+    used = {}
+    for r in alerts(rule_spec(ha)):
+        for name in metric_names(r["expr"]):
+            used.setdefault(name, []).append(f"alert {r['alert']}")
+    for where, expr in dashboard_queries(dashboard_of(ha)):
+        for name in metric_names(expr):
+            used.setdefault(name, []).append(where)
+    allowed = read_allowlist()
+    unknown = {n: w for n, w in used.items() if n not in exported and n not in allowed and n not in PROMETHEUS_SERIES}
+    assert unknown == {}, "metrics neither in a real scrape nor in tests/metrics-allowlist.txt"
+    # The Sentinels' own series come from the Sentinels' exporters, really.
+    sentinel_names = {n for n in used if n.startswith("redis_sentinel_")}
+    assert len(sentinel_names) >= 3
+    for s in sentinels(ha):
+        assert sentinel_names <= scraped[s.name], (s.name, sentinel_names - scraped[s.name])
+
+
+class PrometheusInPod:
+    """Prometheus (Debian's) in a pod's network namespace, scraping every
+    second the targets the ServiceMonitor selects (file_sd, rewritten when a
+    pod gets a new address), with the release's alert rules loaded."""
+
+    def __init__(self, d, pod, rules, tmp):
+        self.d, self.pod, self.tmp = d, pod, tmp
+        self.port = 9090
+        write_rules(rules, tmp)
+        self.write_targets()
+        config = {
+            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+            "rule_files": [str(tmp / "rules.yaml")],
+            # The targets' own `job` label (the Service) wins over job_name.
+            "scrape_configs": [{"job_name": "service-monitor", "file_sd_configs": [{"files": [str(tmp / "targets.json")]}]}],
+        }
+        (tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
+        self.log = open(tmp / "prometheus.log", "wb")
+        self.proc = d.network.popen_in(
+            pod,
+            ["prometheus", f"--config.file={tmp / 'prometheus.yml'}", f"--storage.tsdb.path={tmp / 'tsdb'}",
+             f"--web.listen-address=127.0.0.1:{self.port}"],
+            stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+
+    def write_targets(self):
+        self.targets = self.d.scrape_targets()
+        tmp_file = self.tmp / "targets.json.new"
+        tmp_file.write_text(json.dumps(self.targets))
+        tmp_file.rename(self.tmp / "targets.json")
+
+    def query(self, expr):
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        url = f"http://127.0.0.1:{self.port}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+
+        def get():
+            with opener.open(url, timeout=10) as r:
+                return json.loads(r.read())
+
+        body = self.d.network.run_in(self.pod, get)
+        assert body["status"] == "success", body
+        return body["data"]["result"]
+
+    def wait(self, what, fn, timeout=60):
+        def attempt():
+            try:
+                return fn()
+            except OSError:
+                return None
+
+        value = poll(attempt, timeout, interval=0.5)
+        log = (self.tmp / "prometheus.log").read_text(errors="replace")[-2000:]
+        assert value, f"timed out waiting for {what}; prometheus log: {log}"
+        return value
+
+    def close(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+def by_pod(result):
+    return {s["metric"]["pod"]: float(s["value"][1]) for s in result}
+
+
+def test_a_real_prometheus_scraping_by_the_service_monitor_evaluates_the_sentinel_alerts(ha, tmp_path):
+    primary = wait_healthy(ha)
+    spec = rule_spec(ha)
+    exprs = {r["alert"]: r["expr"] for r in alerts(spec)}
+    prom = PrometheusInPod(ha, client_pod(ha), spec, tmp_path)
+    try:
+        # The ServiceMonitor selects every Redis pod and every Sentinel, no proxy.
+        jobs = {t["labels"]["pod"]: (t["labels"]["job"], t["labels"]["app_kubernetes_io_component"]) for t in prom.targets}
+        assert jobs == {
+            **{p.name: (f"{RELEASE}-metrics", "node") for p in nodes(ha)},
+            **{s.name: (f"{RELEASE}-sentinel-metrics", "sentinel") for s in sentinels(ha)},
+        }
+        prom.wait("6 targets up", lambda: len(prom.query("up == 1")) == 6)
+        prom.wait("10 scrapes", lambda: (r := prom.query("min(count_over_time(redis_up[1m]))")) and float(r[0]["value"][1]) >= 10)
+        # Traffic between scrapes, so that the rates over the window rise.
+        for i in range(20):
+            through_proxy(ha, "SET", f"m:{i}", "v")
+            through_proxy(ha, "GET", f"m:{i}")
+            through_proxy(ha, "GET", f"missing:{i}")
+        time.sleep(3)
+
+        # Healthy: no alert expression is true; what the alerts count is right.
+        firing = {a: prom.query(e) for a, e in exprs.items()}
+        assert {a: v for a, v in firing.items() if v} == {}, "alert expressions true on a healthy deployment"
+        (primaries,) = prom.query(exprs["RedisNotOnePrimary"].rsplit(" != ", 1)[0])
+        assert primaries["value"][1] == "1"
+        assert list(by_pod(prom.query(f'redis_instance_info{{job="{RELEASE}-metrics",role="master"}}'))) == [primary.name]
+        (answering,) = prom.query(exprs["RedisSentinelsMissing"].rsplit(" < ", 1)[0])
+        assert answering["value"][1] == "3"
+        assert by_pod(prom.query("redis_sentinel_master_ok_sentinels")) == {s.name: 3.0 for s in sentinels(ha)}
+        assert by_pod(prom.query("redis_sentinel_master_ok_slaves")) == {s.name: 2.0 for s in sentinels(ha)}
+        status = prom.query("redis_sentinel_master_status")
+        assert {(s["metric"]["master_address"], s["metric"]["master_status"], s["value"][1]) for s in status} == {
+            (f"{primary.fqdn}:6379", "ok", "1")
+        }
+        # Every panel of the dashboard has data.
+        empty = [w for w, e in dashboard_queries(dashboard_of(ha)) if not prom.query(grafana_to_promql(e, "1m"))]
+        assert empty == [], "panel queries without data on a healthy deployment"
+
+        # One Sentinel down (its exporter keeps running): that pod is named,
+        # two of three answer, its peers see it down; the quorum holds.
+        victim = sentinels(ha)[-1]
+        victim.kill(signal.SIGKILL, container="sentinel")
+        down = prom.wait("RedisSentinelDown", lambda: prom.query(exprs["RedisSentinelDown"]))
+        assert list(by_pod(down)) == [victim.name]
+        (answering,) = prom.query(exprs["RedisSentinelsMissing"])
+        assert answering["value"][1] == "2"
+        peers = {s.name: 2.0 for s in sentinels(ha) if s is not victim}
+        prom.wait("peers see it down", lambda: by_pod(prom.query("redis_sentinel_master_ok_sentinels")) == peers)
+        assert prom.query(exprs["RedisSentinelQuorumLost"]) == []
+        assert prom.query(exprs["RedisSentinelPeersMissing"]) == []
+        assert prom.query(exprs["RedisNotOnePrimary"]) == []
+
+        # Recreated (new address): scraped again, every Sentinel sees 3 again.
+        victim.restart()
+        prom.write_targets()
+        everyone = {s.name: 3.0 for s in sentinels(ha)}
+        prom.wait("the Sentinel back", lambda: by_pod(prom.query("redis_sentinel_master_ok_sentinels")) == everyone)
+        prom.wait("RedisSentinelDown clear", lambda: prom.query(exprs["RedisSentinelDown"]) == [])
+    finally:
+        prom.close()
+    assert wait_healthy(ha) is primary
 
 
 # -- failover -------------------------------------------------------------------------

@@ -220,6 +220,46 @@ class Deployment:
         """Pods whose app.kubernetes.io/component label is `component`."""
         return [p for p in self.pods.values() if p.labels.get("app.kubernetes.io/component") == component]
 
+    def scrape_targets(self) -> list[dict]:
+        """What Prometheus scrapes by the manifests' ServiceMonitors, as
+        file_sd target groups: for each Service a ServiceMonitor selects (by
+        labels, in its namespaces) and each endpoint port, the running pods
+        the Service selects that have that container port, labelled as
+        prometheus-operator labels them (job = the Service, namespace,
+        service, pod, endpoint, and the podTargetLabels with Prometheus'
+        spelling). Addresses are the pods' current ones."""
+        groups = []
+        for sm in self.manifests.of_kind("ServiceMonitor"):
+            spec = sm["spec"]
+            wanted = spec["selector"].get("matchLabels") or {}
+            namespaces = spec.get("namespaceSelector", {}).get("matchNames") or [sm["metadata"]["namespace"]]
+            for ns in namespaces:
+                for svc in self.manifests.services(ns):
+                    if not manifests.selects(wanted, svc["metadata"].get("labels") or {}):
+                        continue
+                    selector = svc["spec"].get("selector") or {}
+                    for endpoint in spec["endpoints"]:
+                        (svc_port,) = [p for p in svc["spec"]["ports"] if p.get("name") == endpoint["port"]]
+                        for pod in self.pods.values():
+                            if pod.namespace != ns or not manifests.selects(selector, pod.labels):
+                                continue
+                            target = svc_port.get("targetPort", svc_port["port"])
+                            port = manifests.container_port(pod.spec["containers"], target)
+                            if port is None:
+                                continue
+                            labels = {
+                                "job": svc["metadata"]["name"],
+                                "namespace": ns,
+                                "service": svc["metadata"]["name"],
+                                "pod": pod.name,
+                                "endpoint": endpoint["port"],
+                            }
+                            for key in spec.get("podTargetLabels") or []:
+                                if key in pod.labels:
+                                    labels[re.sub(r"[^A-Za-z0-9_]", "_", key)] = pod.labels[key]
+                            groups.append({"targets": [f"{pod.ip}:{port}"], "labels": labels})
+        return groups
+
     def wait_synced(self, timeout: float = 30, pods: list[Pod] | None = None):
         """Waits until every replica's link to its primary is up, no sync is
         in progress, and its offset equals the primary's. pods: the Redis

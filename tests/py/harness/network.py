@@ -191,6 +191,12 @@ class Network:
         sockets it opens stay in that namespace."""
         return self._in_netns(self.pods[pod][0], fn)
 
+    def popen_in(self, pod: str, argv: list[str], **popen_args) -> subprocess.Popen:
+        """Starts a program of the host (not a container of the pod) in the
+        pod's network namespace, e.g. a Prometheus that reaches the pods as
+        one in the cluster would. The caller stops it."""
+        return subprocess.Popen(["ip", "netns", "exec", self.pods[pod][0], *argv], **popen_args)
+
     def close(self):
         errors = []
         if self._dns_socket is not None:
