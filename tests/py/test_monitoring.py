@@ -60,7 +60,9 @@ def load(path):
 
 
 def rule_spec(out):
-    return load(out / RULE_FILE)["spec"]
+    """The rule groups of the one PrometheusRule of a build."""
+    (path,) = out.glob("prometheusrule-*.yaml")
+    return load(path)["spec"]
 
 
 def alerts(spec):
@@ -68,8 +70,9 @@ def alerts(spec):
 
 
 def dashboard(out):
-    cm = load(out / DASHBOARD_FILE)
-    (text,) = cm["data"].values()
+    """The dashboard JSON of the one dashboard ConfigMap of a build."""
+    (path,) = out.glob("configmap-*-dashboard.*.yaml")
+    (text,) = load(path)["data"].values()
     return json.loads(text)
 
 
@@ -381,11 +384,15 @@ def scraped():
     return {pod: exposition_names(t) for pod, t in texts.items()}
 
 
+def build_once(tmp_path_factory, profile):
+    out = tmp_path_factory.mktemp(profile.stem) / "out"
+    run("build", profile, "-o", out)
+    return out
+
+
 @pytest.fixture(scope="module")
 def homelab(tmp_path_factory):
-    out = tmp_path_factory.mktemp("homelab") / "out"
-    run("build", HOMELAB, "-o", out)
-    return out
+    return build_once(tmp_path_factory, HOMELAB)
 
 
 def used_metrics(out):
@@ -538,19 +545,7 @@ def test_unit_tests_catch_a_broken_rule(homelab, tmp_path, mutant):
 
 @pytest.fixture(scope="module")
 def sentinel_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sentinel") / "out"
-    run("build", SENTINEL, "-o", out)
-    return out
-
-
-def sentinel_rule_spec(out):
-    return load(out / "prometheusrule-ha.yaml")["spec"]
-
-
-def sentinel_dashboard(out):
-    (cm,) = out.glob("configmap-*-dashboard.*.yaml")
-    (text,) = load(cm)["data"].values()
-    return json.loads(text)
+    return build_once(tmp_path_factory, SENTINEL)
 
 
 def by_reported_role(rule):
@@ -564,12 +559,12 @@ def sentinel_alerts(spec):
 
 
 def test_sentinel_promtool_unit_tests_fire_and_silence_its_alerts(sentinel_out, tmp_path):
-    r = run_unit_tests(sentinel_rule_spec(sentinel_out), tmp_path, "sentinel")
+    r = run_unit_tests(rule_spec(sentinel_out), tmp_path, "sentinel")
     assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_sentinel_unit_tests_cover_every_new_or_changed_alert_both_ways(sentinel_out):
-    rules = sentinel_alerts(sentinel_rule_spec(sentinel_out))
+    rules = sentinel_alerts(rule_spec(sentinel_out))
     wanted = {r["alert"] for r in rules if by_reported_role(r)}
     assert {"RedisReplicasMissing", "RedisReplicationLagging", "RedisNotOnePrimary", "RedisSentinelDown"} <= wanted
     fired, silent = unit_test_checks("sentinel")
@@ -601,7 +596,7 @@ SENTINEL_MUTANTS = {
 @pytest.mark.parametrize("mutant", SENTINEL_MUTANTS)
 def test_sentinel_unit_tests_catch_a_broken_rule(sentinel_out, tmp_path, mutant):
     alert, change = SENTINEL_MUTANTS[mutant]
-    spec = sentinel_rule_spec(sentinel_out)
+    spec = rule_spec(sentinel_out)
     (rule,) = [r for r in alerts(spec) if r["alert"] == alert]
     mutated = change(rule["expr"])
     assert mutated != rule["expr"], "the mutant changes nothing"
@@ -612,7 +607,7 @@ def test_sentinel_unit_tests_catch_a_broken_rule(sentinel_out, tmp_path, mutant)
 
 
 def test_sentinel_dashboard_queries_are_valid_promql_and_scoped_to_the_release(sentinel_out, tmp_path):
-    dash = sentinel_dashboard(sentinel_out)
+    dash = dashboard(sentinel_out)
     queries = dashboard_queries(dash)
     titles = {p["title"] for p in panels(dash)}
     assert {"Primaries", "Sentinels answering", "Primary as each Sentinel sees it", "Sentinel", "Primary pod"} <= titles

@@ -34,12 +34,13 @@ from k8s import crd_errors, crd_schemas
 from test_monitoring import (
     PROMETHEUS_SERIES,
     alerts,
+    dashboard,
     dashboard_queries,
     exposition_names,
     grafana_to_promql,
-    metric_names,
-    panels,
     read_allowlist,
+    rule_spec,
+    used_metrics,
     write_rules,
 )
 
@@ -421,16 +422,6 @@ def values(text: str, name: str, **labels) -> list[float]:
     return [v for n, ls, v in samples(text) if n == name and all(ls.get(k) == w for k, w in labels.items())]
 
 
-def rule_spec(d) -> dict:
-    return yaml.safe_load((d.out_dir / f"prometheusrule-{RELEASE}.yaml").read_text())["spec"]
-
-
-def dashboard_of(d) -> dict:
-    (cm,) = d.out_dir.glob("configmap-*-dashboard.*.yaml")
-    (text,) = yaml.safe_load(cm.read_text())["data"].values()
-    return json.loads(text)
-
-
 def test_sentinel_exporters_report_what_the_sentinels_see(ha):
     primary = wait_healthy(ha)
     address = f"{primary.fqdn}:6379"
@@ -476,13 +467,7 @@ def test_the_exporter_user_of_the_sentinels_only_reads(ha):
 def test_every_metric_of_the_sentinel_alerts_and_dashboard_is_in_a_real_scrape(ha):
     scraped = {p.name: exposition_names(p.metrics()) for p in nodes(ha) + sentinels(ha)}
     exported = set().union(*scraped.values())
-    used = {}
-    for r in alerts(rule_spec(ha)):
-        for name in metric_names(r["expr"]):
-            used.setdefault(name, []).append(f"alert {r['alert']}")
-    for where, expr in dashboard_queries(dashboard_of(ha)):
-        for name in metric_names(expr):
-            used.setdefault(name, []).append(where)
+    used = used_metrics(ha.out_dir)
     allowed = read_allowlist()
     unknown = {n: w for n, w in used.items() if n not in exported and n not in allowed and n not in PROMETHEUS_SERIES}
     assert unknown == {}, "metrics neither in a real scrape nor in tests/metrics-allowlist.txt"
@@ -565,7 +550,7 @@ def by_pod(result):
 
 def test_a_real_prometheus_scraping_by_the_service_monitor_evaluates_the_sentinel_alerts(ha, tmp_path):
     primary = wait_healthy(ha)
-    spec = rule_spec(ha)
+    spec = rule_spec(ha.out_dir)
     exprs = {r["alert"]: r["expr"] for r in alerts(spec)}
     prom = PrometheusInPod(ha, client_pod(ha), spec, tmp_path)
     try:
@@ -599,7 +584,7 @@ def test_a_real_prometheus_scraping_by_the_service_monitor_evaluates_the_sentine
             (f"{primary.fqdn}:6379", "ok", "1")
         }
         # Every panel of the dashboard has data.
-        empty = [w for w, e in dashboard_queries(dashboard_of(ha)) if not prom.query(grafana_to_promql(e, "1m"))]
+        empty = [w for w, e in dashboard_queries(dashboard(ha.out_dir)) if not prom.query(grafana_to_promql(e, "1m"))]
         assert empty == [], "panel queries without data on a healthy deployment"
 
         # One Sentinel down (its exporter keeps running): that pod is named,
