@@ -11,10 +11,15 @@
 //!   marker is refused, and removing an old tree removes links, not what
 //!   they point to.
 //! - Files are 0644 and directories 0755 whatever the umask.
-//! - The new tree is flushed to disk before the swap (one `syncfs` of its
-//!   filesystem: a fleet's 20,000 files cost one flush, not 20,000 fsyncs)
-//!   and the parent directory after it, so a crash leaves the old or the new
-//!   tree, not empty files.
+//! - With `Sync::Flush` (`build --fsync`) the new tree is flushed to disk
+//!   before the swap (one `syncfs` of its filesystem: a fleet's 20,000 files
+//!   cost one flush, not 20,000 fsyncs) and the parent directory after it,
+//!   so even a power cut leaves the old or the new tree, not empty files.
+//!   By default nothing is flushed, as compilers and `helm template` do: a
+//!   killed build still leaves the old tree or the new one (the swap is
+//!   atomic), the output can always be rebuilt byte for byte, and `check`
+//!   finds a tree that a power cut damaged. A flush costs milliseconds and
+//!   waits for every other dirty file of the filesystem too.
 //! - Staging directories left by a killed build are removed by the next one.
 
 use std::collections::{BTreeMap, HashSet};
@@ -152,9 +157,19 @@ fn plain_relative(path: &str) -> Result<&Path, DiskError> {
     if plain { Ok(p) } else { Err(DiskError::BadPath(path.to_string())) }
 }
 
+/// Whether a write waits until the new tree is on stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sync {
+    /// Atomic against a killed build; left to the kernel to flush.
+    #[default]
+    Lazy,
+    /// Also durable across a power cut: flushed before and after the swap.
+    Flush,
+}
+
 /// Writes every file of `bundle` into a new directory `staging`.
-pub fn write_tree(bundle: &Bundle, staging: &Path) -> Result<(), DiskError> {
-    write_tree_reusing(bundle, staging, None)
+pub fn write_tree(bundle: &Bundle, staging: &Path, sync: Sync) -> Result<(), DiskError> {
+    write_tree_reusing(bundle, staging, None, sync)
 }
 
 /// `write_tree`, hard-linking from `previous` (the build being replaced) each
@@ -163,7 +178,7 @@ pub fn write_tree(bundle: &Bundle, staging: &Path) -> Result<(), DiskError> {
 /// most of the time of a build, and the old files' inodes are not freed.
 /// Top-level directories (a fleet's members) are written in parallel; what
 /// ends on disk does not depend on the order.
-fn write_tree_reusing(bundle: &Bundle, staging: &Path, previous: Option<&Path>) -> Result<(), DiskError> {
+fn write_tree_reusing(bundle: &Bundle, staging: &Path, previous: Option<&Path>, sync: Sync) -> Result<(), DiskError> {
     make_dir(staging)?;
     write_file(&staging.join(MARKER), MARKER_TEXT.as_bytes())?;
     let mut groups: BTreeMap<&str, Vec<&bundle::File>> = BTreeMap::new();
@@ -189,7 +204,10 @@ fn write_tree_reusing(bundle: &Bundle, staging: &Path, previous: Option<&Path>) 
             results.into_iter().collect::<Result<(), DiskError>>()
         })?;
     }
-    sync_tree(staging)
+    match sync {
+        Sync::Flush => sync_tree(staging),
+        Sync::Lazy => Ok(()),
+    }
 }
 
 /// Writes files that share their top-level directory (or are all at the top).
@@ -309,7 +327,7 @@ fn make_parents(parent: &Path) -> Result<(), DiskError> {
 }
 
 /// Writes `bundle` to `target`, replacing what was there only on success.
-pub fn write(bundle: &Bundle, target: &Path) -> Result<(), DiskError> {
+pub fn write(bundle: &Bundle, target: &Path, sync: Sync) -> Result<(), DiskError> {
     let target = resolve_target(target)?;
     let existed = check_target(&target)?;
     let parent = match target.parent() {
@@ -323,7 +341,7 @@ pub fn write(bundle: &Bundle, target: &Path) -> Result<(), DiskError> {
     if fs::symlink_metadata(&staging).is_ok() {
         fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
     }
-    if let Err(e) = write_tree_reusing(bundle, &staging, existed.then_some(target.as_path())) {
+    if let Err(e) = write_tree_reusing(bundle, &staging, existed.then_some(target.as_path()), sync) {
         let _ = fs::remove_dir_all(&staging);
         return Err(e);
     }
@@ -334,7 +352,9 @@ pub fn write(bundle: &Bundle, target: &Path) -> Result<(), DiskError> {
     }
     // Durability of the rename itself; the swap already happened, so a
     // filesystem that cannot sync a directory is no reason to fail.
-    let _ = sync_dir(&parent);
+    if sync == Sync::Flush {
+        let _ = sync_dir(&parent);
+    }
     if existed {
         // The old tree, now at the staging name. A kill before this line
         // leaves it there, marked: the next build removes it.

@@ -23,6 +23,7 @@ pub mod render;
 pub mod schema;
 pub mod seal;
 pub mod sealed;
+pub mod yaml;
 
 use diag::Diagnostic;
 

@@ -493,10 +493,40 @@ fn a_bundle_path_that_would_leave_out_fails_after_the_first_files_and_changes_no
         let mut bundle = compiled.bundle.clone();
         // Last, so that every other file was written before it fails.
         bundle.files.push(redis_gen::bundle::File { path: bad.into(), contents: b"x: 1\n".to_vec() });
-        let err = redis_gen::disk::write(&bundle, &out).expect_err(bad).to_string();
+        let err = redis_gen::disk::write(&bundle, &out, redis_gen::disk::Sync::Lazy).expect_err(bad).to_string();
         assert!(err.contains("refusing to write") || err.contains("File exists"), "{bad}: {err}");
         assert_eq!(snapshot(&out), before, "{bad}: the old out/ changed");
         assert_eq!(staging_dirs(&t.0), Vec::<String>::new(), "{bad}: staging left behind");
         assert!(!t.path("escaped.yaml").exists() && !Path::new("/tmp/escaped.yaml").exists());
     }
+}
+
+/// Flush syscalls a build made, traced with strace (installed by tests/run).
+fn flushes(extra: &[&str], env: &[(&str, &str)]) -> Vec<String> {
+    let t = Tmp::new("fsync");
+    let profile = t.profile("p.toml", SMALL);
+    let trace = t.path("trace");
+    let mut c = Command::new("strace");
+    c.args(["-f", "-qq", "-e", "trace=syncfs,fsync,fdatasync,sync", "-o"]).arg(&trace).arg(BIN);
+    c.arg("build").arg(&profile).arg("-o").arg(t.path("out")).args(extra);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().expect("strace runs (tests/run installs it)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(t.path("out").join(MARKER).is_file());
+    fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1).map(|call| call.split('(').next().unwrap_or("").to_string()))
+        .collect()
+}
+
+#[test]
+fn a_build_flushes_to_stable_storage_only_when_asked() {
+    assert_eq!(flushes(&[], &[]), Vec::<String>::new());
+    let asked = flushes(&["--fsync"], &[]);
+    assert!(asked.contains(&"syncfs".to_string()), "{asked:?}");
+    assert!(asked.contains(&"fsync".to_string()), "the parent directory after the swap: {asked:?}");
+    assert_eq!(flushes(&[], &[("REDIS_GEN_FSYNC", "true")]), asked);
 }

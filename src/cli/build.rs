@@ -21,6 +21,12 @@ pub struct Args {
     /// files (the kustomization's order; errors on stderr only)
     #[arg(long)]
     stdout: bool,
+    /// Wait until the new directory is on stable storage before and after
+    /// swapping it in, so that even a power cut leaves the old or the new
+    /// build (without it a build is atomic against being killed, not
+    /// against a power cut)
+    #[arg(long, env = "REDIS_GEN_FSYNC", conflicts_with = "stdout")]
+    fsync: bool,
 }
 
 pub fn run(a: Args) -> Result<(), Failed> {
@@ -28,7 +34,8 @@ pub fn run(a: Args) -> Result<(), Failed> {
     if a.stdout {
         return term::print(&target.stream());
     }
-    disk::write(target.bundle(), &a.out).map_err(|e| {
+    let sync = if a.fsync { disk::Sync::Flush } else { disk::Sync::Lazy };
+    disk::write(target.bundle(), &a.out, sync).map_err(|e| {
         eprintln!("error: {e}");
         Failed
     })?;

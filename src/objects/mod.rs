@@ -24,13 +24,22 @@ pub struct Manifest {
     pub name: String,
     /// `None` for cluster-scoped objects.
     pub namespace: Option<String>,
-    pub body: serde_yaml::Value,
+    /// The object as a YAML document.
+    pub yaml: String,
 }
 
 impl Manifest {
     fn new<T: Serialize>(kind: &'static str, name: &str, namespace: Option<&str>, object: &T) -> Manifest {
-        let body = serde_yaml::to_value(object).expect("objects serialize to YAML");
-        Manifest { kind, name: name.to_string(), namespace: namespace.map(str::to_string), body }
+        let yaml = crate::yaml::to_string(object);
+        // Every object built by a unit test is also checked against serde_yaml.
+        #[cfg(test)]
+        assert_eq!(yaml, serde_yaml::to_string(object).unwrap(), "{kind} {name}");
+        Manifest { kind, name: name.to_string(), namespace: namespace.map(str::to_string), yaml }
+    }
+
+    /// The object as a YAML value, to look into it.
+    pub fn value(&self) -> serde_yaml::Value {
+        serde_yaml::from_str(&self.yaml).expect("generated YAML parses")
     }
 
     /// Manifest of a typed k8s-openapi object (kind from its type).
@@ -147,6 +156,22 @@ mod tests {
     }
 
     #[test]
+    fn objects_of_every_test_profile_are_written_as_serde_yaml_writes_them() {
+        // Manifest::new compares with serde_yaml under test; this runs it
+        // over the profiles the project ships and tests with.
+        let profiles = [
+            include_str!("../../profiles/homelab.toml"),
+            include_str!("../../tests/profiles/sentinel.toml"),
+            include_str!("../../tests/profiles/two-replicas.toml"),
+            "labels = { team = \"007\", enabled = \"true\", n = \"1e3\" }\nreplica_count = 0",
+        ];
+        for text in profiles {
+            let manifests = objects(text);
+            assert!(manifests.iter().any(|m| m.yaml.contains(": |\n")), "a literal block is among them");
+        }
+    }
+
+    #[test]
     fn without_sealed_data_placeholders_are_marked_and_warned_about() {
         let plan = Plan::resolve(&Profile::parse("t.toml", "").unwrap()).unwrap();
         let built = build(&plan, None);
@@ -154,7 +179,7 @@ mod tests {
         let sealed: Vec<_> = built.manifests.iter().filter(|m| m.kind == "SealedSecret").collect();
         assert_eq!(sealed.len(), 2);
         for m in sealed {
-            let text = serde_yaml::to_string(&m.body).unwrap();
+            let text = &m.yaml;
             assert!(text.contains(secrets::PLACEHOLDER_ANNOTATION) && text.contains(secrets::PLACEHOLDER_VALUE));
         }
     }
@@ -165,7 +190,7 @@ mod tests {
         let checksum = |sealed: Option<&SealedData>| {
             let built = build(&plan, sealed);
             let sts = built.manifests.iter().find(|m| m.kind == "StatefulSet").unwrap();
-            (built.warnings, sts.body["spec"]["template"]["metadata"]["annotations"]["checksum/secret"].clone())
+            (built.warnings, sts.value()["spec"]["template"]["metadata"]["annotations"]["checksum/secret"].clone())
         };
         // Sealed for this Secret's name (strict scope binds values to it).
         let mut data = SealedData { secret_name: plan.names.secret.clone(), ..SealedData::default() };

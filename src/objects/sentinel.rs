@@ -944,7 +944,7 @@ mod tests {
         let built = crate::objects::build(&plan(SENTINEL), None);
         assert!(built.warnings.iter().any(|w| w.contains("redis-shared-internal")), "{:?}", built.warnings);
         let internal = built.manifests.iter().find(|m| m.name == "redis-shared-internal").unwrap();
-        let text = serde_yaml::to_string(&internal.body).unwrap();
+        let text = &internal.yaml;
         for key in INTERNAL_KEYS {
             assert!(text.contains(&format!("{key}: {PLACEHOLDER_VALUE}")), "{text}");
         }
