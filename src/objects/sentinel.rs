@@ -804,7 +804,7 @@ mod tests {
             .manifests
             .into_iter()
             .find(|m| m.kind == kind && m.name == name)?;
-        Some(serde_yaml::from_value(m.body).unwrap())
+        Some(serde_yaml::from_value(m.value()).unwrap())
     }
 
     fn pod(text: &str, sts: &str) -> PodSpec {
