@@ -17,7 +17,7 @@ import time
 from measure import peak_rss_kib, timed
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-BIN = ROOT / "target" / "release" / "redis-gen"
+BIN = ROOT / "target" / "x86_64-unknown-linux-gnu" / "release" / "redis-gen"
 
 
 def measure(argv):

@@ -50,7 +50,7 @@ def timed(cmd):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--bin", default=str(ROOT / "target" / "release" / "redis-gen"))
+    ap.add_argument("--bin", default=str(ROOT / "target" / "x86_64-unknown-linux-gnu" / "release" / "redis-gen"))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--sizes", default="10,100,1000")
     ap.add_argument("--tmp", default=None, help="where to write (e.g. /dev/shm for tmpfs)")

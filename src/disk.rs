@@ -236,16 +236,62 @@ fn write_group(files: &[&bundle::File], staging: &Path, previous: Option<&Path>)
     Ok(())
 }
 
-/// Whether `old` is what `write_file` would write: a regular file with these
-/// bytes, mode 0644, and no other name (so no other path can change it).
+/// Whether `old` is what `write_file` would write: a regular file (not a
+/// symlink) with these bytes, mode 0644, and no other name (so no other
+/// path can change it). One open, one fstat, one read.
 fn unchanged(old: &Path, contents: &[u8]) -> bool {
+    use std::io::Read;
     use std::os::unix::fs::MetadataExt;
-    let Ok(m) = fs::symlink_metadata(old) else { return false };
-    m.is_file()
-        && m.len() == contents.len() as u64
-        && m.mode() & 0o7777 == 0o644
-        && m.nlink() == 1
-        && fs::read(old).is_ok_and(|b| b == contents)
+    // O_NONBLOCK: a FIFO put there must not block the build.
+    let flags = libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let Ok(f) = OpenOptions::new().read(true).custom_flags(flags).open(old) else { return false };
+    let Ok(m) = f.metadata() else { return false };
+    if !(m.is_file() && m.len() == contents.len() as u64 && m.mode() & 0o7777 == 0o644 && m.nlink() == 1) {
+        return false;
+    }
+    // One byte more than expected: a file that grew since fstat differs.
+    let mut have = Vec::with_capacity(contents.len() + 1);
+    f.take(contents.len() as u64 + 1).read_to_end(&mut have).is_ok_and(|_| have == contents)
+}
+
+/// Whether `target` (a directory carrying our marker) already holds exactly
+/// what writing `bundle` would leave there: the same files with the same
+/// bytes and modes, the same directories (0755), and nothing else. Then a
+/// build has nothing to write, and leaves the tree (and its mtimes) alone.
+fn up_to_date(bundle: &Bundle, target: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let mut files: BTreeMap<&str, &[u8]> =
+        bundle.files.iter().map(|f| (f.path.as_str(), f.contents.as_slice())).collect();
+    files.insert(MARKER, MARKER_TEXT.as_bytes());
+    let dirs: HashSet<&str> = files.keys().flat_map(|f| f.match_indices('/').map(|(i, _)| &f[..i])).collect();
+    let dir_ok = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.mode() & 0o7777 == 0o755);
+    if !dir_ok(target) {
+        return false;
+    }
+    let (mut seen, mut pending) = (0, vec![(target.to_path_buf(), String::new())]);
+    while let Some((dir, prefix)) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else { return false };
+        for entry in entries {
+            let Ok(entry) = entry else { return false };
+            let Some(name) = entry.file_name().to_str().map(str::to_string) else { return false };
+            let rel = format!("{prefix}{name}");
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => {
+                    if !dirs.contains(rel.as_str()) || !dir_ok(&path) {
+                        return false;
+                    }
+                    pending.push((path, format!("{rel}/")));
+                }
+                Ok(t) if t.is_file() => match files.get(rel.as_str()) {
+                    Some(contents) if unchanged(&path, contents) => seen += 1,
+                    _ => return false,
+                },
+                _ => return false,
+            }
+        }
+    }
+    seen == files.len()
 }
 
 /// Removes a directory tree (never following symlinks), its top-level
@@ -326,8 +372,17 @@ fn make_parents(parent: &Path) -> Result<(), DiskError> {
     Ok(())
 }
 
+/// What `write` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// A new tree was swapped in.
+    Replaced,
+    /// The target already held exactly the bundle: nothing was written.
+    UpToDate,
+}
+
 /// Writes `bundle` to `target`, replacing what was there only on success.
-pub fn write(bundle: &Bundle, target: &Path, sync: Sync) -> Result<(), DiskError> {
+pub fn write(bundle: &Bundle, target: &Path, sync: Sync) -> Result<Written, DiskError> {
     let target = resolve_target(target)?;
     let existed = check_target(&target)?;
     let parent = match target.parent() {
@@ -337,6 +392,12 @@ pub fn write(bundle: &Bundle, target: &Path, sync: Sync) -> Result<(), DiskError
     make_parents(&parent)?;
     let base = target.file_name().expect("resolved targets have a name").to_string_lossy().into_owned();
     remove_stale_staging(&parent, &base);
+    if existed && up_to_date(bundle, &target) {
+        if sync == Sync::Flush {
+            sync_tree(&target)?;
+        }
+        return Ok(Written::UpToDate);
+    }
     let staging = parent.join(format!(".{base}{STAGING_INFIX}{}", std::process::id()));
     if fs::symlink_metadata(&staging).is_ok() {
         fs::remove_dir_all(&staging).map_err(io_err(&staging))?;
@@ -360,7 +421,7 @@ pub fn write(bundle: &Bundle, target: &Path, sync: Sync) -> Result<(), DiskError
         // leaves it there, marked: the next build removes it.
         remove_tree(&staging).map_err(io_err(&staging))?;
     }
-    Ok(())
+    Ok(Written::Replaced)
 }
 
 /// Reads the directory `target` whole (for `check` and `diff`): every file

@@ -40,8 +40,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("sentinel/haproxy.cfg", include_str!("../templates/sentinel/haproxy.cfg.j2")),
 ];
 
-/// The template environment, built once per process (parsing the templates
-/// is most of the cost of rendering them).
+/// The template environment, built once per process. Each template is
+/// parsed the first time it is used (parsing is most of the cost of
+/// rendering, and a replication build needs half of them).
 fn environment() -> &'static Environment<'static> {
     static ENV: std::sync::OnceLock<Environment<'static>> = std::sync::OnceLock::new();
     ENV.get_or_init(build_environment)
@@ -58,9 +59,7 @@ fn build_environment() -> Environment<'static> {
             .expect("default delimiters"),
     );
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    for (name, src) in TEMPLATES {
-        env.add_template(name, src).expect("embedded templates parse");
-    }
+    env.set_loader(|name| Ok(TEMPLATES.iter().find(|(n, _)| *n == name).map(|(_, src)| src.to_string())));
     env
 }
 
@@ -124,5 +123,19 @@ impl Role {
             Role::Master => "master.conf",
             Role::Replica => "replica.conf",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_template_parses() {
+        // They are parsed when first used: check them all here.
+        for (name, _) in TEMPLATES {
+            assert!(environment().get_template(name).is_ok(), "{name}");
+        }
+        assert!(environment().get_template("missing").is_err());
     }
 }

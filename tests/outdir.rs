@@ -530,3 +530,77 @@ fn a_build_flushes_to_stable_storage_only_when_asked() {
     assert!(asked.contains(&"fsync".to_string()), "the parent directory after the swap: {asked:?}");
     assert_eq!(flushes(&[], &[("REDIS_GEN_FSYNC", "true")]), asked);
 }
+
+/// Identity of every entry of a tree: inode and mtime, by relative path.
+fn identities(root: &Path) -> BTreeMap<PathBuf, (u64, i64, i64)> {
+    snapshot(root)
+        .keys()
+        .map(|rel| {
+            let m = fs::symlink_metadata(root.join(rel)).unwrap();
+            (rel.clone(), (m.ino(), m.mtime(), m.mtime_nsec()))
+        })
+        .collect()
+}
+
+#[test]
+fn an_unchanged_rebuild_writes_nothing_and_any_difference_is_rewritten() {
+    let t = Tmp::new("uptodate");
+    let profile = t.profile("p.toml", SMALL);
+    let (out, fresh) = (t.path("out"), t.path("fresh"));
+    assert_ok(&build(&profile, &fresh));
+    let reference = snapshot(&fresh);
+    assert_ok(&build(&profile, &out));
+    let before = identities(&out);
+    let again = build(&profile, &out);
+    assert_ok(&again);
+    assert!(stderr(&again).contains("is up to date"), "{}", stderr(&again));
+    assert_eq!(identities(&out), before, "nothing was rewritten, not even a timestamp");
+    assert!(staging_dirs(&t.0).is_empty());
+
+    let elsewhere = t.path("elsewhere");
+    type Damage = Box<dyn Fn(&Path)>;
+    let damage: Vec<(&str, Damage)> = vec![
+        ("a changed byte", Box::new(|o| fs::write(o.join("README.md"), b"changed\n").unwrap())),
+        (
+            "an appended line",
+            Box::new(|o| {
+                let mut text = fs::read(o.join("kustomization.yaml")).unwrap();
+                text.extend_from_slice(b"- extra.yaml\n");
+                fs::write(o.join("kustomization.yaml"), text).unwrap();
+            }),
+        ),
+        (
+            "a file's mode",
+            Box::new(|o| fs::set_permissions(o.join("README.md"), fs::Permissions::from_mode(0o600)).unwrap()),
+        ),
+        ("the directory's mode", Box::new(|o| fs::set_permissions(o, fs::Permissions::from_mode(0o700)).unwrap())),
+        ("an extra file", Box::new(|o| fs::write(o.join("extra.yaml"), b"kind: ConfigMap\n").unwrap())),
+        ("an extra directory", Box::new(|o| fs::create_dir(o.join("extra")).unwrap())),
+        ("a missing file", Box::new(|o| fs::remove_file(o.join("README.md")).unwrap())),
+        ("the marker's text", Box::new(|o| fs::write(o.join(MARKER), b"mine\n").unwrap())),
+        (
+            "a second name for a file",
+            Box::new(move |o| {
+                let _ = fs::remove_file(&elsewhere);
+                fs::hard_link(o.join("README.md"), &elsewhere).unwrap();
+            }),
+        ),
+        (
+            "a symlink to the same bytes",
+            Box::new(|o| {
+                let copy = o.parent().unwrap().join("readme-copy");
+                fs::copy(o.join("README.md"), &copy).unwrap();
+                fs::remove_file(o.join("README.md")).unwrap();
+                symlink(&copy, o.join("README.md")).unwrap();
+            }),
+        ),
+    ];
+    for (what, damage) in damage {
+        damage(&out);
+        let o = build(&profile, &out);
+        assert_ok(&o);
+        assert!(stderr(&o).contains("wrote "), "{what}: {}", stderr(&o));
+        assert_eq!(snapshot(&out), reference, "{what}");
+        assert!(stderr(&build(&profile, &out)).contains("is up to date"), "{what}");
+    }
+}

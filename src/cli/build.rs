@@ -35,15 +35,20 @@ pub fn run(a: Args) -> Result<(), Failed> {
         return term::print(&target.stream());
     }
     let sync = if a.fsync { disk::Sync::Flush } else { disk::Sync::Lazy };
-    disk::write(target.bundle(), &a.out, sync).map_err(|e| {
+    let written = disk::write(target.bundle(), &a.out, sync).map_err(|e| {
         eprintln!("error: {e}");
         Failed
     })?;
     let files = target.bundle().files.len();
     let out = redis_gen::diag::escape(&a.out.display().to_string());
-    match &target {
-        Target::One(_) => eprintln!("wrote {files} files to {out}"),
-        Target::Fleet(f) => eprintln!("wrote {} profiles ({files} files) to {out}", f.members.len()),
+    let what = match &target {
+        Target::One(_) => format!("{files} files"),
+        Target::Fleet(f) if f.members.len() == 1 => format!("1 profile ({files} files)"),
+        Target::Fleet(f) => format!("{} profiles ({files} files)", f.members.len()),
+    };
+    match written {
+        disk::Written::Replaced => eprintln!("wrote {what} to {out}"),
+        disk::Written::UpToDate => eprintln!("{out} is up to date ({what}): nothing written"),
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-BIN = ROOT / "target" / "release" / "redis-gen"
+BIN = ROOT / "target" / "x86_64-unknown-linux-gnu" / "release" / "redis-gen"
 PROFILES = ROOT / "profiles"
 OUT = ROOT / "out"
 
