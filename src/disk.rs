@@ -180,7 +180,9 @@ pub fn write_tree(bundle: &Bundle, staging: &Path, sync: Sync) -> Result<(), Dis
 /// ends on disk does not depend on the order.
 fn write_tree_reusing(bundle: &Bundle, staging: &Path, previous: Option<&Path>, sync: Sync) -> Result<(), DiskError> {
     make_dir(staging)?;
-    write_file(&staging.join(MARKER), MARKER_TEXT.as_bytes())?;
+    // The marker first: a staging directory without it is never removed.
+    let marker = bundle::File { path: MARKER.to_string(), contents: MARKER_TEXT.as_bytes().to_vec() };
+    write_group(&[&marker], staging, previous)?;
     let mut groups: BTreeMap<&str, Vec<&bundle::File>> = BTreeMap::new();
     for f in &bundle.files {
         plain_relative(&f.path)?;
