@@ -1,8 +1,15 @@
 #!/usr/bin/env python3
 """Benchmark of `redis-gen build` on a profile: median wall time and peak
-memory (max RSS) of the whole process, over repeated runs into a scratch
-directory. Usage: bench/build_bench.py [PROFILE] [--runs N] [--stdout]
+memory (max RSS) of the whole process, over repeated runs. Four cases:
 
+  unchanged  out/ already holds this build (the everyday rebuild: nothing
+             is written)
+  changed    one file of out/ differs before each run (a whole new tree is
+             written and swapped in; unchanged files are hard-linked)
+  fresh      out/ does not exist before each run
+  stdout     `build --stdout`: no disk at all
+
+Usage: bench/build_bench.py [PROFILE] [--runs N] [--case CASE ...] [--tmp DIR]
 Build the release binary first (cargo build --release)."""
 
 import argparse
@@ -20,36 +27,57 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIN = ROOT / "target" / "x86_64-unknown-linux-gnu" / "release" / "redis-gen"
 
 
-def measure(argv):
-    """Runs argv once; returns (wall seconds, CPU seconds, max RSS in KiB)."""
+def measure(argv, before):
+    """Runs argv once after `before()`; returns (wall s, CPU s, max RSS KiB)."""
+    before()
     wall, cpu = timed(argv)
+    before()
     return wall, cpu, peak_rss_kib(argv)
+
+
+CASES = ("unchanged", "changed", "fresh", "stdout")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("profile", nargs="?", default=str(ROOT / "profiles" / "homelab.toml"))
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--stdout", action="store_true", help="measure `build --stdout` (no disk writes)")
+    parser.add_argument("--case", action="append", choices=CASES, help="default: all four")
+    parser.add_argument("--tmp", help="directory to build in (default: the system's temporary directory)")
     args = parser.parse_args()
-    scratch = pathlib.Path(tempfile.mkdtemp(prefix="redis-gen-bench-"))
+    scratch = pathlib.Path(tempfile.mkdtemp(prefix="redis-gen-bench-", dir=args.tmp))
+    out = scratch / "out"
+
+    def nothing():
+        pass
+
+    def damage():
+        (out / "README.md").write_text("changed\n")
+
+    def remove():
+        shutil.rmtree(out, ignore_errors=True)
+
     try:
-        argv = [str(BIN), "build", args.profile]
-        argv += ["--stdout"] if args.stdout else ["-o", str(scratch / "out")]
-        for _ in range(10):  # warm the page cache
-            measure(argv)
-        walls, cpus, rss = [], [], []
-        for _ in range(args.runs):
-            w, c, r = measure(argv)
-            walls.append(w)
-            cpus.append(c)
-            rss.append(r)
-        walls.sort()
-        p95 = walls[int(len(walls) * 0.95) - 1]
-        print(f"redis-gen build {'--stdout ' if args.stdout else ''}{pathlib.Path(args.profile).name}: {args.runs} runs")
-        print(f"  wall time: median {statistics.median(walls) * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms, min {walls[0] * 1000:.2f} ms")
-        print(f"  CPU time (user+sys): median {statistics.median(cpus) * 1000:.2f} ms")
-        print(f"  peak memory (max RSS): median {statistics.median(rss) / 1024:.2f} MiB, max {max(rss) / 1024:.2f} MiB")
+        for case in args.case or CASES:
+            argv = [str(BIN), "build", args.profile]
+            argv += ["--stdout"] if case == "stdout" else ["-o", str(out)]
+            before = {"unchanged": nothing, "changed": damage, "fresh": remove, "stdout": nothing}[case]
+            remove()
+            subprocess.run([str(BIN), "build", args.profile, "-o", str(out)], check=True, capture_output=True)
+            for _ in range(10):  # warm the page cache
+                measure(argv, before)
+            walls, cpus, rss = [], [], []
+            for _ in range(args.runs):
+                w, c, r = measure(argv, before)
+                walls.append(w)
+                cpus.append(c)
+                rss.append(r)
+            walls.sort()
+            p95 = walls[int(len(walls) * 0.95) - 1]
+            print(f"redis-gen build {pathlib.Path(args.profile).name}, {case}: {args.runs} runs")
+            print(f"  wall time: median {statistics.median(walls) * 1000:.2f} ms, p95 {p95 * 1000:.2f} ms, min {walls[0] * 1000:.2f} ms")
+            print(f"  CPU time (user+sys): median {statistics.median(cpus) * 1000:.2f} ms")
+            print(f"  peak memory (max RSS): median {statistics.median(rss) / 1024:.2f} MiB, max {max(rss) / 1024:.2f} MiB")
     finally:
         shutil.rmtree(scratch)
 

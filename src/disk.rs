@@ -180,7 +180,9 @@ pub fn write_tree(bundle: &Bundle, staging: &Path, sync: Sync) -> Result<(), Dis
 /// ends on disk does not depend on the order.
 fn write_tree_reusing(bundle: &Bundle, staging: &Path, previous: Option<&Path>, sync: Sync) -> Result<(), DiskError> {
     make_dir(staging)?;
-    write_file(&staging.join(MARKER), MARKER_TEXT.as_bytes())?;
+    // The marker first: a staging directory without it is never removed.
+    let marker = bundle::File { path: MARKER.to_string(), contents: MARKER_TEXT.as_bytes().to_vec() };
+    write_group(&[&marker], staging, previous)?;
     let mut groups: BTreeMap<&str, Vec<&bundle::File>> = BTreeMap::new();
     for f in &bundle.files {
         plain_relative(&f.path)?;
@@ -258,40 +260,75 @@ fn unchanged(old: &Path, contents: &[u8]) -> bool {
 /// what writing `bundle` would leave there: the same files with the same
 /// bytes and modes, the same directories (0755), and nothing else. Then a
 /// build has nothing to write, and leaves the tree (and its mtimes) alone.
+/// Top-level directories (a fleet's members) are compared in parallel.
 fn up_to_date(bundle: &Bundle, target: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
     let mut files: BTreeMap<&str, &[u8]> =
         bundle.files.iter().map(|f| (f.path.as_str(), f.contents.as_slice())).collect();
     files.insert(MARKER, MARKER_TEXT.as_bytes());
     let dirs: HashSet<&str> = files.keys().flat_map(|f| f.match_indices('/').map(|(i, _)| &f[..i])).collect();
-    let dir_ok = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.mode() & 0o7777 == 0o755);
-    if !dir_ok(target) {
+    let expected = Expected { files: &files, dirs: &dirs };
+    if !dir_mode_ok(target) {
         return false;
     }
-    let (mut seen, mut pending) = (0, vec![(target.to_path_buf(), String::new())]);
-    while let Some((dir, prefix)) = pending.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else { return false };
-        for entry in entries {
-            let Ok(entry) = entry else { return false };
-            let Some(name) = entry.file_name().to_str().map(str::to_string) else { return false };
-            let rel = format!("{prefix}{name}");
+    let mut subdirs = Vec::new();
+    let Some(mut seen) = expected.matches(target, "", Some(&mut subdirs)) else { return false };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(subdirs.len());
+    let check = |part: &[(PathBuf, String)]| -> Option<usize> {
+        part.iter().try_fold(0, |n, (dir, prefix)| Some(n + expected.matches(dir, prefix, None)?))
+    };
+    seen += if threads <= 1 {
+        check(&subdirs)
+    } else {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> =
+                subdirs.chunks(subdirs.len().div_ceil(threads)).map(|part| scope.spawn(move || check(part))).collect();
+            handles.into_iter().try_fold(0, |n, h| Some(n + h.join().ok()??))
+        })
+    }
+    .unwrap_or(usize::MAX);
+    seen == files.len()
+}
+
+fn dir_mode_ok(p: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(p).is_ok_and(|m| m.is_dir() && m.mode() & 0o7777 == 0o755)
+}
+
+/// What a bundle would leave on disk: files by relative path, and the
+/// directories that hold them.
+struct Expected<'a> {
+    files: &'a BTreeMap<&'a str, &'a [u8]>,
+    dirs: &'a HashSet<&'a str>,
+}
+
+impl Expected<'_> {
+    /// How many expected files `dir` (at relative `prefix`) holds, or `None`
+    /// at the first difference. Subdirectories are compared too, or, given
+    /// `defer`, only checked and handed back for the caller to compare.
+    fn matches(&self, dir: &Path, prefix: &str, mut defer: Option<&mut Vec<(PathBuf, String)>>) -> Option<usize> {
+        let mut seen = 0;
+        for entry in fs::read_dir(dir).ok()? {
+            let entry = entry.ok()?;
+            let rel = format!("{prefix}{}", entry.file_name().to_str()?);
             let path = entry.path();
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => {
-                    if !dirs.contains(rel.as_str()) || !dir_ok(&path) {
-                        return false;
-                    }
-                    pending.push((path, format!("{rel}/")));
+            let kind = entry.file_type().ok()?;
+            if kind.is_dir() {
+                if !self.dirs.contains(rel.as_str()) || !dir_mode_ok(&path) {
+                    return None;
                 }
-                Ok(t) if t.is_file() => match files.get(rel.as_str()) {
-                    Some(contents) if unchanged(&path, contents) => seen += 1,
-                    _ => return false,
-                },
-                _ => return false,
+                let sub = format!("{rel}/");
+                match defer.as_deref_mut() {
+                    Some(later) => later.push((path, sub)),
+                    None => seen += self.matches(&path, &sub, None)?,
+                }
+            } else if kind.is_file() && unchanged(&path, self.files.get(rel.as_str())?) {
+                seen += 1;
+            } else {
+                return None;
             }
         }
+        Some(seen)
     }
-    seen == files.len()
 }
 
 /// Removes a directory tree (never following symlinks), its top-level

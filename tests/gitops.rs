@@ -342,6 +342,14 @@ fn a_fleet_builds_each_profile_into_its_own_kustomization() {
         .collect();
     assert_eq!(stream, parts);
 
+    // An unchanged fleet is left alone; a change inside one member rewrites it.
+    let again = run([Path::new("build"), &s.path("profiles"), Path::new("-o"), &out]);
+    assert!(stderr(&again).contains("is up to date (3 profiles"), "{}", stderr(&again));
+    fs::write(out.join("queue/README.md"), "edited by hand\n").unwrap();
+    let repaired = run([Path::new("build"), &s.path("profiles"), Path::new("-o"), &out]);
+    assert!(stderr(&repaired).contains("wrote 3 profiles"), "{}", stderr(&repaired));
+    assert_ne!(fs::read_to_string(out.join("queue/README.md")).unwrap(), "edited by hand\n");
+
     // check and diff take the directory too.
     let ok = run([Path::new("check"), &s.path("profiles"), Path::new("-o"), &out]);
     assert_eq!(code(&ok), 0, "{}{}", stdout(&ok), stderr(&ok));
