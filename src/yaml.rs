@@ -143,68 +143,67 @@ fn analyze(s: &str) -> Option<Analysis> {
         return Some(a);
     }
     let bytes = s.as_bytes();
-    if bytes.is_empty() {
+    let Some(&first) = bytes.first() else {
         return Some(Analysis { multiline: false, block_plain_allowed: true, block_allowed: false });
-    }
-    let mut block_indicators = s.starts_with("---") || s.starts_with("...");
-    let (mut line_breaks, mut trailing_space, mut break_space, mut space_break) = (false, false, false, false);
-    let (mut previous_space, mut previous_break) = (false, false);
-    let leading_space = bytes[0] == b' ';
-    let leading_break = bytes[0] == b'\n';
-    let trailing_break = bytes[bytes.len() - 1] == b'\n';
-    let mut preceded_by_whitespace = true;
-    let mut chars = s.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let followed_by_whitespace = chars.peek().is_none_or(|&(_, n)| matches!(n, ' ' | '\t' | '\n'));
-        if i == 0 {
-            match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
-                    block_indicators = true;
+    };
+    // Followed by whitespace: the next character is a blank or the end.
+    let blank_at = |i: usize| bytes.get(i).is_none_or(|b| matches!(b, b' ' | b'\t' | b'\n'));
+    let mut block_indicators = match first {
+        b'#' | b',' | b'[' | b']' | b'{' | b'}' | b'&' | b'*' | b'!' | b'|' | b'>' | b'\'' | b'"' | b'%' | b'@'
+        | b'`' => true,
+        b'?' | b':' | b'-' => blank_at(1),
+        _ => false,
+    } || s.starts_with("---")
+        || s.starts_with("...");
+    let (mut line_breaks, mut break_space, mut space_break) = (false, false, false);
+    let (mut previous_space, mut previous_break, mut preceded_by_whitespace) = (false, false, true);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            match b {
+                b' ' => {
+                    break_space |= previous_break;
+                    previous_space = true;
+                    previous_break = false;
                 }
-                '?' | ':' | '-' if followed_by_whitespace => block_indicators = true,
-                _ => {}
+                b'\n' => {
+                    line_breaks = true;
+                    space_break |= previous_space;
+                    previous_space = false;
+                    previous_break = true;
+                }
+                b'!'..=b'~' => {
+                    if i > 0 && ((b == b':' && blank_at(i + 1)) || (b == b'#' && preceded_by_whitespace)) {
+                        block_indicators = true;
+                    }
+                    previous_space = false;
+                    previous_break = false;
+                }
+                _ => return None, // not printable (a tab, a control character): double quotes
             }
+            preceded_by_whitespace = matches!(b, b' ' | b'\n');
+            i += 1;
         } else {
-            match c {
-                ':' if followed_by_whitespace => block_indicators = true,
-                '#' if preceded_by_whitespace => block_indicators = true,
-                _ => {}
+            let c = s[i..].chars().next()?;
+            let printable =
+                matches!(c, '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fefe}' | '\u{ff00}'..='\u{fffd}' | '\u{10000}'..);
+            if !printable || matches!(c, '\u{2028}' | '\u{2029}') {
+                return None; // double quotes, or a line break that is not `\n`
             }
+            previous_space = false;
+            previous_break = false;
+            preceded_by_whitespace = false;
+            i += c.len_utf8();
         }
-        match c {
-            ' ' => {
-                if chars.peek().is_none() {
-                    trailing_space = true;
-                }
-                break_space |= previous_break;
-                previous_space = true;
-                previous_break = false;
-            }
-            '\n' => {
-                line_breaks = true;
-                space_break |= previous_space;
-                previous_space = false;
-                previous_break = true;
-            }
-            '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{d7ff}' | '\u{e000}'..='\u{fefe}' | '\u{ff00}'..='\u{fffd}' => {
-                if matches!(c, '\u{2028}' | '\u{2029}') {
-                    return None; // a line break that is not `\n`
-                }
-                previous_space = false;
-                previous_break = false;
-            }
-            '\u{10000}'.. => {
-                previous_space = false;
-                previous_break = false;
-            }
-            _ => return None, // not printable: libyaml double-quotes it
-        }
-        preceded_by_whitespace = matches!(c, ' ' | '\t' | '\n');
     }
     if space_break {
         return None; // double-quoted, whatever was asked
     }
-    let plain = !(leading_space || leading_break || trailing_space || trailing_break || break_space || line_breaks);
+    let (leading, trailing) = (first, bytes[bytes.len() - 1]);
+    let trailing_space = trailing == b' ';
+    let edges = matches!(leading, b' ' | b'\n') || matches!(trailing, b' ' | b'\n');
+    let plain = !(edges || break_space || line_breaks);
     Some(Analysis {
         multiline: line_breaks,
         block_plain_allowed: plain && !block_indicators,
