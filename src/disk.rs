@@ -191,7 +191,7 @@ fn write_tree_reusing(bundle: &Bundle, staging: &Path, previous: Option<&Path>, 
     }
     let groups: Vec<Vec<&bundle::File>> = groups.into_values().collect();
     let write_groups = |part: &[Vec<&bundle::File>]| part.iter().try_for_each(|g| write_group(g, staging, previous));
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(groups.len());
+    let threads = threads_for(groups.len());
     if threads <= 1 {
         write_groups(&groups)?;
     } else {
@@ -272,7 +272,7 @@ fn up_to_date(bundle: &Bundle, target: &Path) -> bool {
     }
     let mut subdirs = Vec::new();
     let Some(mut seen) = expected.matches(target, "", Some(&mut subdirs)) else { return false };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(subdirs.len());
+    let threads = threads_for(subdirs.len());
     let check = |part: &[(PathBuf, String)]| -> Option<usize> {
         part.iter().try_fold(0, |n, (dir, prefix)| Some(n + expected.matches(dir, prefix, None)?))
     };
@@ -331,6 +331,13 @@ impl Expected<'_> {
     }
 }
 
+/// Threads to share `items` independent pieces of work: one per CPU, never
+/// more than the pieces. Asking the CPU count reads cgroup files, so a
+/// single piece does not ask.
+pub fn threads_for(items: usize) -> usize {
+    if items <= 1 { items } else { std::thread::available_parallelism().map_or(1, |n| n.get()).min(items) }
+}
+
 /// Removes a directory tree (never following symlinks), its top-level
 /// subdirectories in parallel.
 fn remove_tree(dir: &Path) -> io::Result<()> {
@@ -339,7 +346,7 @@ fn remove_tree(dir: &Path) -> io::Result<()> {
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| e.path())
         .collect();
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(subdirs.len());
+    let threads = threads_for(subdirs.len());
     if threads > 1 {
         std::thread::scope(|scope| {
             for part in subdirs.chunks(subdirs.len().div_ceil(threads)) {

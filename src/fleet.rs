@@ -110,7 +110,7 @@ fn compile_one(s: &Source) -> Result<Compiled, Vec<Diagnostic>> {
 }
 
 fn compile_parallel(sources: &[Source]) -> Vec<Result<Compiled, Vec<Diagnostic>>> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sources.len());
+    let threads = crate::disk::threads_for(sources.len());
     if threads <= 1 {
         return sources.iter().map(compile_one).collect();
     }
