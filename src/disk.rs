@@ -25,7 +25,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Component, Path, PathBuf};
 
 use crate::bundle::{self, Bundle};
@@ -118,18 +118,37 @@ fn resolve_target(target: &Path) -> Result<PathBuf, DiskError> {
     if real.file_name().is_none() { Err(DiskError::Root) } else { Ok(real) }
 }
 
+/// The process umask cleared while a tree is written, so that files and
+/// directories get exactly the modes they are created with (0644, 0755),
+/// without a chmod each; the previous umask comes back on drop.
+struct ExactModes(libc::mode_t);
+
+impl ExactModes {
+    fn new() -> ExactModes {
+        // SAFETY: umask only swaps the process's file mode creation mask.
+        ExactModes(unsafe { libc::umask(0) })
+    }
+}
+
+impl Drop for ExactModes {
+    fn drop(&mut self) {
+        // SAFETY: as above, restoring the mask found at creation.
+        unsafe { libc::umask(self.0) };
+    }
+}
+
+/// A new file, 0644 (under `ExactModes`). Made durable, when asked, by
+/// `sync_tree` once the whole tree is written.
 fn write_file(path: &Path, contents: &[u8]) -> Result<(), DiskError> {
     // create_new: O_EXCL, which also refuses to follow a symlink.
     let mut f = OpenOptions::new().write(true).create_new(true).mode(0o644).open(path).map_err(io_err(path))?;
-    f.write_all(contents).map_err(io_err(path))?;
-    // The umask may have cleared bits of the mode above: set it exactly.
-    // Made durable by `sync_tree` once the whole tree is written.
-    f.set_permissions(fs::Permissions::from_mode(0o644)).map_err(io_err(path))
+    f.write_all(contents).map_err(io_err(path))
 }
 
+/// A new directory, 0755 (under `ExactModes`).
 fn make_dir(path: &Path) -> Result<(), DiskError> {
-    fs::create_dir(path).map_err(io_err(path))?;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).map_err(io_err(path))
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new().mode(0o755).create(path).map_err(io_err(path))
 }
 
 fn sync_dir(path: &Path) -> Result<(), DiskError> {
@@ -169,6 +188,7 @@ pub enum Sync {
 
 /// Writes every file of `bundle` into a new directory `staging`.
 pub fn write_tree(bundle: &Bundle, staging: &Path, sync: Sync) -> Result<(), DiskError> {
+    let _modes = ExactModes::new();
     write_tree_reusing(bundle, staging, None, sync)
 }
 
@@ -427,6 +447,7 @@ pub enum Written {
 
 /// Writes `bundle` to `target`, replacing what was there only on success.
 pub fn write(bundle: &Bundle, target: &Path, sync: Sync) -> Result<Written, DiskError> {
+    let _modes = ExactModes::new();
     let target = resolve_target(target)?;
     let existed = check_target(&target)?;
     let parent = match target.parent() {
