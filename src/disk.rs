@@ -260,7 +260,7 @@ fn write_group(files: &[&bundle::File], staging: &Path, previous: Option<&Path>)
 
 /// Whether `old` is what `write_file` would write: a regular file (not a
 /// symlink) with these bytes, mode 0644, and no other name (so no other
-/// path can change it). One open, one fstat, one read.
+/// path can change it). One open and one fstat, then the bytes.
 fn unchanged(old: &Path, contents: &[u8]) -> bool {
     use std::io::Read;
     use std::os::unix::fs::MetadataExt;
