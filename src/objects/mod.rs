@@ -103,6 +103,14 @@ pub fn build(plan: &Plan, sealed: Option<&SealedData>) -> Built {
     out.extend(workloads::stateful_sets(plan, &checksums).iter().map(Manifest::typed));
     out.extend(workloads::disruption_budget(plan).iter().map(Manifest::typed));
     out.push(Manifest::typed(&policy::network_policy(plan)));
+    out.extend(monitoring_objects(plan));
+    Built { manifests: out, warnings }
+}
+
+/// The ServiceMonitor, PrometheusRule and dashboard ConfigMap the profile
+/// asks for, last in apply order (both modes).
+fn monitoring_objects(plan: &Plan) -> Vec<Manifest> {
+    let mut out = Vec::new();
     if let Some(sm) = monitoring::service_monitor(plan) {
         out.push(sm.manifest());
     }
@@ -110,7 +118,7 @@ pub fn build(plan: &Plan, sealed: Option<&SealedData>) -> Built {
         out.push(rule.manifest());
     }
     out.extend(dashboard::config_map(plan).iter().map(Manifest::typed));
-    Built { manifests: out, warnings }
+    out
 }
 
 #[cfg(test)]

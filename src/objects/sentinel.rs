@@ -13,8 +13,8 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, KeyToPath, PersistentVolumeClaim,
-    PodSpec, PodTemplateSpec, Probe, SecretVolumeSource, Service, ServiceSpec, Volume, VolumeMount,
+    ConfigMap, Container, ContainerPort, EmptyDirVolumeSource, KeyToPath, PersistentVolumeClaim, PodSpec,
+    PodTemplateSpec, Probe, SecretVolumeSource, Service, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
@@ -29,10 +29,10 @@ use super::meta::{object_meta, selector, sha256_of};
 use super::secrets::{self, PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE, SealedSecret};
 use super::services::{self, port as service_port, service};
 use super::workloads::{
-    CONFIG_CHECKSUM, DATA_VOLUME, SECRET_CHECKSUM, env, exec_probe, exporter_container, memory_dir, mount,
-    pod_security_context, pull_policy, resources, restricted, service_account, spread,
+    CONFIG_CHECKSUM, DATA_VOLUME, SECRET_CHECKSUM, config_volume, env, exec_probe, exporter_container, memory_dir,
+    mount, pod_security_context, pull_policy, resources, restricted, service_account, spread,
 };
-use super::{Built, Manifest, dashboard, monitoring, policy};
+use super::{Built, Manifest, policy};
 use crate::plan::{
     COMPONENT_LABEL, METRICS_PORT, PASSWORD_KEY, PROXY_HEALTH_PORT, Plan, Resources, SENTINEL_PORT, SentinelPlan,
 };
@@ -251,18 +251,6 @@ fn services(plan: &Plan, s: &SentinelPlan) -> Vec<Service> {
         out.push(sentinels);
     }
     out
-}
-
-fn config_volume(plan: &Plan) -> Volume {
-    Volume {
-        name: "config".into(),
-        config_map: Some(ConfigMapVolumeSource {
-            name: plan.names.config.clone(),
-            default_mode: Some(0o444),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
 }
 
 fn secret_volume(volume: &str, secret: &str, keys: &[&str]) -> Volume {
@@ -714,13 +702,7 @@ pub fn build(plan: &Plan, s: &SentinelPlan, sealed: Option<&SealedData>) -> Buil
     out.push(Manifest::typed(&proxy_deployment(plan, s, &checksums)));
     out.extend(disruption_budgets(plan, s).iter().map(Manifest::typed));
     out.extend(network_policies(plan, s).iter().map(Manifest::typed));
-    if let Some(sm) = monitoring::service_monitor(plan) {
-        out.push(sm.manifest());
-    }
-    if let Some(rule) = monitoring::prometheus_rule(plan) {
-        out.push(rule.manifest());
-    }
-    out.extend(dashboard::config_map(plan).iter().map(Manifest::typed));
+    out.extend(super::monitoring_objects(plan));
     Built { manifests: out, warnings }
 }
 

@@ -249,17 +249,23 @@ pub(super) fn spread(labels: BTreeMap<String, String>) -> Affinity {
     }
 }
 
+/// The volume `config`: the release's ConfigMap (config files and scripts),
+/// read-only.
+pub fn config_volume(plan: &Plan) -> Volume {
+    Volume {
+        name: "config".into(),
+        config_map: Some(ConfigMapVolumeSource {
+            name: plan.names.config.clone(),
+            default_mode: Some(0o444),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
 fn pod_spec(plan: &Plan, role: Role) -> PodSpec {
     let mut volumes = vec![
-        Volume {
-            name: "config".into(),
-            config_map: Some(ConfigMapVolumeSource {
-                name: plan.names.config.clone(),
-                default_mode: Some(0o444),
-                ..Default::default()
-            }),
-            ..Default::default()
-        },
+        config_volume(plan),
         Volume {
             name: "credentials".into(),
             secret: Some(SecretVolumeSource {
