@@ -60,15 +60,16 @@ pub fn file_name(plan: &Plan, m: &Manifest) -> String {
     }
 }
 
-pub fn bundle(plan: &Plan, manifests: &[Manifest]) -> Bundle {
+pub fn bundle(plan: &Plan, manifests: Vec<Manifest>) -> Bundle {
     let head = header(plan);
-    let mut files = Vec::new();
-    let mut names = Vec::new();
+    let mut files = Vec::with_capacity(manifests.len() + 2);
+    let mut names = Vec::with_capacity(manifests.len());
     for m in manifests {
-        let path = file_name(plan, m);
-        let mut contents = Vec::with_capacity(head.len() + m.yaml.len());
-        contents.extend_from_slice(head.as_bytes());
-        contents.extend_from_slice(m.yaml.as_bytes());
+        let path = file_name(plan, &m);
+        // The header goes in front of the object's own buffer: no copy of
+        // the (up to 57 KB) text into a new one.
+        let mut contents = m.yaml.into_bytes();
+        contents.splice(0..0, head.bytes());
         files.push(File { path: path.clone(), contents });
         names.push(path);
     }

@@ -70,11 +70,11 @@ pub fn compile(name: &str, text: &str, sealed: Option<&sealed::SealedData>) -> R
         }
     };
     let built = objects::build(&plan, sealed);
-    let bundle = bundle::bundle(&plan, &built.manifests);
     let objects = built
         .manifests
         .iter()
         .map(|m| ObjectId { kind: m.kind, namespace: m.namespace.clone(), name: m.name.clone() })
         .collect();
+    let bundle = bundle::bundle(&plan, built.manifests);
     Ok(Compiled { plan, bundle, warnings: built.warnings, objects })
 }
