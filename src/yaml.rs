@@ -455,43 +455,38 @@ impl Sequence<'_> {
     }
 }
 
-impl ser::SerializeSeq for Sequence<'_> {
-    type Ok = ();
-    type Error = Fallback;
+/// serde's three sequence traits: one block sequence.
+macro_rules! sequence_impls {
+    ($($tr:ident::$method:ident),*) => {$(
+        impl ser::$tr for Sequence<'_> {
+            type Ok = ();
+            type Error = Fallback;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
-        self.item(value)
-    }
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
+                self.item(value)
+            }
 
-    fn end(self) -> Result {
-        self.finish()
-    }
+            fn end(self) -> Result {
+                self.finish()
+            }
+        }
+    )*};
 }
 
-impl ser::SerializeTuple for Sequence<'_> {
-    type Ok = ();
-    type Error = Fallback;
+sequence_impls!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field
+);
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
-        self.item(value)
-    }
-
-    fn end(self) -> Result {
-        self.finish()
-    }
-}
-
-impl ser::SerializeTupleStruct for Sequence<'_> {
-    type Ok = ();
-    type Error = Fallback;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result {
-        self.item(value)
-    }
-
-    fn end(self) -> Result {
-        self.finish()
-    }
+/// Methods of a serde Serializer that all do the same with their one value.
+macro_rules! each {
+    ($body:expr; $($method:ident($ty:ty)),* $(,)?) => {$(
+        fn $method(self, v: $ty) -> Result {
+            let body: fn(Self, $ty) -> Result = $body;
+            body(self, v)
+        }
+    )*};
 }
 
 impl<'a> Node<'a> {
@@ -527,36 +522,9 @@ impl<'a> ser::Serializer for Node<'a> {
     fn serialize_bool(self, v: bool) -> Result {
         plain(self.out, if v { "true" } else { "false" }, self.at)
     }
-    fn serialize_i8(self, v: i8) -> Result {
-        self.int(v)
-    }
-    fn serialize_i16(self, v: i16) -> Result {
-        self.int(v)
-    }
-    fn serialize_i32(self, v: i32) -> Result {
-        self.int(v)
-    }
-    fn serialize_i64(self, v: i64) -> Result {
-        self.int(v)
-    }
-    fn serialize_i128(self, v: i128) -> Result {
-        self.int(v)
-    }
-    fn serialize_u8(self, v: u8) -> Result {
-        self.int(v)
-    }
-    fn serialize_u16(self, v: u16) -> Result {
-        self.int(v)
-    }
-    fn serialize_u32(self, v: u32) -> Result {
-        self.int(v)
-    }
-    fn serialize_u64(self, v: u64) -> Result {
-        self.int(v)
-    }
-    fn serialize_u128(self, v: u128) -> Result {
-        self.int(v)
-    }
+    each!(|n, v| n.int(v); serialize_i8(i8), serialize_i16(i16), serialize_i32(i32), serialize_i64(i64),
+        serialize_i128(i128), serialize_u8(u8), serialize_u16(u16), serialize_u32(u32), serialize_u64(u64),
+        serialize_u128(u128));
     fn serialize_f32(self, _: f32) -> Result {
         Err(Fallback)
     }
@@ -661,42 +629,9 @@ impl ser::Serializer for Key<'_, '_> {
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, value: &T) -> Result {
         value.serialize(self)
     }
-    fn serialize_bool(self, _: bool) -> Result {
-        Err(Fallback)
-    }
-    fn serialize_i8(self, _: i8) -> Result {
-        Err(Fallback)
-    }
-    fn serialize_i16(self, _: i16) -> Result {
-        Err(Fallback)
-    }
-    fn serialize_i32(self, _: i32) -> Result {
-        Err(Fallback)
-    }
-    fn serialize_i64(self, _: i64) -> Result {
-        Err(Fallback)
-    }
-    fn serialize_u8(self, _: u8) -> Result {
-        Err(Fallback)
-    }
-    fn serialize_u16(self, _: u16) -> Result {
-        Err(Fallback)
-    }
-    fn serialize_u32(self, _: u32) -> Result {
-        Err(Fallback)
-    }
-    fn serialize_u64(self, _: u64) -> Result {
-        Err(Fallback)
-    }
-    fn serialize_f32(self, _: f32) -> Result {
-        Err(Fallback)
-    }
-    fn serialize_f64(self, _: f64) -> Result {
-        Err(Fallback)
-    }
-    fn serialize_char(self, _: char) -> Result {
-        Err(Fallback)
-    }
+    each!(|_, _| Err(Fallback); serialize_bool(bool), serialize_i8(i8), serialize_i16(i16), serialize_i32(i32),
+        serialize_i64(i64), serialize_u8(u8), serialize_u16(u16), serialize_u32(u32), serialize_u64(u64),
+        serialize_f32(f32), serialize_f64(f64), serialize_char(char));
     fn serialize_bytes(self, _: &[u8]) -> Result {
         Err(Fallback)
     }
