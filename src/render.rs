@@ -102,8 +102,7 @@ pub fn context(plan: &Plan) -> Value {
 }
 
 fn percent(plan: &Plan) -> f64 {
-    let limit = crate::plan::quantity::Quantity::parse(&plan.master.memory_limit).map_or(1.0, |q| q.0);
-    plan.maxmemory_bytes as f64 * 100.0 / limit
+    plan.maxmemory_bytes as f64 * 100.0 / plan.master_memory_limit_bytes
 }
 
 /// The files of the Redis ConfigMap, by file name.

@@ -631,7 +631,7 @@ pub fn dashboard(plan: &Plan, m: &Monitoring) -> GrafanaDashboard {
 }
 
 pub fn config_map(plan: &Plan) -> Option<ConfigMap> {
-    let m = plan.monitoring.as_ref()?;
+    let m = plan.monitoring()?;
     let d = m.dashboard.as_ref()?;
     let json = serde_json::to_string_pretty(&dashboard(plan, m)).expect("dashboard serializes");
     let mut labels = plan.labels();
@@ -654,7 +654,7 @@ mod tests {
     #[test]
     fn panels_do_not_overlap_and_fit_the_grid() {
         let p = plan("");
-        let d = dashboard(&p, p.monitoring.as_ref().unwrap());
+        let d = dashboard(&p, p.monitoring().unwrap());
         let mut cells = std::collections::HashSet::new();
         for panel in &d.panels {
             let g = panel.grid_pos;
@@ -672,7 +672,7 @@ mod tests {
     #[test]
     fn every_query_is_scoped_to_the_release_and_the_pod_variable() {
         let p = plan("release_name = \"cache\"\nnamespace = \"apps\"\n");
-        let d = dashboard(&p, p.monitoring.as_ref().unwrap());
+        let d = dashboard(&p, p.monitoring().unwrap());
         for panel in d.panels.iter().filter(|p| p.kind != "row") {
             assert!(!panel.targets.is_empty(), "{} has no query", panel.title);
             for t in &panel.targets {
@@ -684,7 +684,7 @@ mod tests {
     #[test]
     fn sentinel_mode_has_a_sentinel_row_and_no_role_label() {
         let p = plan("mode = \"sentinel\"\nreplica_count = 2\n");
-        let d = dashboard(&p, p.monitoring.as_ref().unwrap());
+        let d = dashboard(&p, p.monitoring().unwrap());
         let row = d.panels.iter().position(|p| p.kind == "row" && p.title == "Sentinel").expect("a Sentinel row");
         let sentinel_panels: Vec<_> = d.panels[row + 1..].iter().take_while(|p| p.kind != "row").collect();
         assert!(sentinel_panels.len() >= 5);
@@ -707,17 +707,17 @@ mod tests {
         let steps: Vec<_> = steps.iter().map(|s| (s.color, s.value)).collect();
         assert_eq!(steps, [("red", None), ("green", Some(1.0)), ("red", Some(2.0))]);
         let p = plan("");
-        let d = dashboard(&p, p.monitoring.as_ref().unwrap());
+        let d = dashboard(&p, p.monitoring().unwrap());
         assert!(d.panels.iter().all(|p| p.title != "Sentinel"));
     }
 
     #[test]
     fn no_replication_row_without_replicas() {
         let p = plan("replica_count = 0\n");
-        let d = dashboard(&p, p.monitoring.as_ref().unwrap());
+        let d = dashboard(&p, p.monitoring().unwrap());
         assert!(d.panels.iter().all(|p| p.title != "Replication"));
         let p = plan("");
-        let d = dashboard(&p, p.monitoring.as_ref().unwrap());
+        let d = dashboard(&p, p.monitoring().unwrap());
         assert!(d.panels.iter().any(|p| p.title == "Replication"));
     }
 }

@@ -462,7 +462,7 @@ fn sentinel_group(plan: &Plan, s: &SentinelPlan, m: &Monitoring, sm: &str, a: &A
 }
 
 pub fn prometheus_rule(plan: &Plan) -> Option<PrometheusRule> {
-    let m = plan.monitoring.as_ref()?;
+    let m = plan.monitoring()?;
     let a = m.alerts.as_ref()?;
     let mut labels = plan.labels();
     labels.extend(a.labels.clone());

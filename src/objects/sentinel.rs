@@ -745,7 +745,7 @@ mod tests {
             "mode = \"sentinel\"\nreplica_count = 0\nsentinel_count = 4\nport = 26379\nproxy_image = \"haproxy\"\nsentinel_down_after_ms = 10\n",
         );
         let keys: Vec<_> = e.iter().map(|e| e.0.as_str()).collect();
-        assert_eq!(keys, ["replica_count", "port", "sentinel_count", "sentinel_down_after_ms", "proxy_image"], "{e:?}");
+        assert_eq!(keys, ["replica_count", "sentinel_count", "port", "proxy_image", "sentinel_down_after_ms"], "{e:?}");
         assert!(errors("mode = \"cluster\"\n")[0].1.contains("replication, sentinel"));
     }
 

@@ -1,0 +1,100 @@
+//! The Redis containers' CPU and memory requests and limits, and
+//! `maxmemory`: the defaults that follow other keys, the request/limit
+//! pairs, and maxmemory against both memory limits. The primary's memory
+//! limit is parsed here once, in bytes, beside the text as written.
+
+use super::check::Checker;
+use super::quantity::Quantity;
+use super::syntax::{cap_cpu_request, human_bytes};
+use crate::profile::Sp;
+
+/// CPU and memory requests and limits of one container, as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resources {
+    pub cpu_request: String,
+    pub cpu_limit: String,
+    pub memory_request: String,
+    pub memory_limit: String,
+}
+
+/// The Redis pods' resources and the memory Redis may use.
+pub struct Sizing {
+    pub master: Resources,
+    pub replica: Resources,
+    /// `master.memory_limit` in bytes (0 when it is not a quantity).
+    pub master_memory_limit_bytes: f64,
+    pub maxmemory_bytes: u64,
+}
+
+impl Checker<'_> {
+    /// One container's requests and limits, for CPU and memory.
+    pub fn resources(&mut self, keys: [&'static str; 4], values: [Sp<String>; 4]) -> Resources {
+        let [cr_key, cl_key, mr_key, ml_key] = keys;
+        let [cr, cl, mr, ml] = values;
+        let (cpu_request, cpu_limit) = self.pair(cr_key, cr, cl_key, cl, false);
+        let (memory_request, memory_limit) = self.pair(mr_key, mr, ml_key, ml, true);
+        Resources { cpu_request, cpu_limit, memory_request, memory_limit }
+    }
+}
+
+impl Sizing {
+    pub fn resolve(c: &mut Checker<'_>, replica_count: &Sp<i64>) -> Sizing {
+        let p = c.p;
+        let master_cpu_limit = p.str("master_cpu_limit");
+        let master_mem_limit = p.str("master_memory_limit");
+        let master_cpu_request =
+            cap_cpu_request(p.str("master_cpu_request"), &master_cpu_limit, p.is_set("master_cpu_request"));
+        let master_mem_request =
+            p.str_opt("master_memory_request").unwrap_or_else(|| Sp::default(master_mem_limit.value.clone()));
+        let master = c.resources(
+            ["master_cpu_request", "master_cpu_limit", "master_memory_request", "master_memory_limit"],
+            [master_cpu_request.clone(), master_cpu_limit.clone(), master_mem_request, master_mem_limit],
+        );
+
+        let replica_cpu_limit =
+            p.str_opt("replica_cpu_limit").unwrap_or_else(|| Sp::default(master_cpu_limit.value.clone()));
+        let replica_mem_limit =
+            p.str_opt("replica_memory_limit").unwrap_or_else(|| Sp::default(master.memory_limit.clone()));
+        let replica_mem_limit_span = replica_mem_limit.span.clone();
+        let replica_cpu_request = match p.str_opt("replica_cpu_request") {
+            Some(r) => r,
+            None => cap_cpu_request(Sp::default(master_cpu_request.value), &replica_cpu_limit, false),
+        };
+        let replica_mem_request =
+            p.str_opt("replica_memory_request").unwrap_or_else(|| Sp::default(replica_mem_limit.value.clone()));
+        let replica = c.resources(
+            ["replica_cpu_request", "replica_cpu_limit", "replica_memory_request", "replica_memory_limit"],
+            [replica_cpu_request, replica_cpu_limit, replica_mem_request, replica_mem_limit],
+        );
+
+        let maxmemory = p.str("maxmemory");
+        let limit_bytes = Quantity::parse(&master.memory_limit).map_or(0.0, |q| q.0);
+        let maxmemory_bytes = match maxmemory.value.as_str() {
+            "auto" => (limit_bytes * 0.75) as u64,
+            "0" => 0,
+            _ => match c.quantity("maxmemory", &maxmemory, true) {
+                Some(b) if b > limit_bytes && limit_bytes > 0.0 && !c.poisoned(&["master_memory_limit"]) => {
+                    c.err("maxmemory", maxmemory.span.clone(), format!("`{}` is above master_memory_limit `{}`: Redis would be killed for running out of memory before it evicts or refuses writes", maxmemory.value, master.memory_limit));
+                    0
+                }
+                Some(b) => b as u64,
+                None => 0,
+            },
+        };
+        // One redis.conf serves every pod: maxmemory must fit the replicas too.
+        let replica_limit_bytes = Quantity::parse(&replica.memory_limit).map_or(0.0, |q| q.0);
+        if replica_count.value > 0
+            && maxmemory_bytes > 0
+            && replica_limit_bytes > 0.0
+            && maxmemory_bytes as f64 > replica_limit_bytes
+            && !c.poisoned(&["maxmemory", "master_memory_limit", "replica_count"])
+        {
+            let (key, span) = match &replica_mem_limit_span {
+                Some(s) => ("replica_memory_limit", Some(s.clone())),
+                None => ("maxmemory", maxmemory.span.clone()),
+            };
+            c.err(key, span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
+        }
+        Sizing { master, replica, master_memory_limit_bytes: limit_bytes, maxmemory_bytes }
+    }
+}

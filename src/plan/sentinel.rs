@@ -1,0 +1,110 @@
+//! Mode `sentinel`: how many Sentinels, their timing, the HAProxy image,
+//! and the names of the objects only this mode has.
+
+use super::check::Checker;
+use super::names::{Identity, Names};
+use crate::profile::Sp;
+
+/// Port of every Sentinel (mode `sentinel`).
+pub const SENTINEL_PORT: u16 = 26379;
+/// Port of the HAProxy health page (mode `sentinel`).
+pub const PROXY_HEALTH_PORT: u16 = 8404;
+
+/// Mode `sentinel`: Sentinels elect the primary among the Redis pods of one
+/// StatefulSet, and an HAProxy Deployment sends clients to it.
+#[derive(Debug, Clone)]
+pub struct SentinelPlan {
+    pub count: i32,
+    /// A majority of `count`.
+    pub quorum: i32,
+    pub down_after_ms: i64,
+    pub failover_timeout_ms: i64,
+    pub proxy_image: String,
+    /// The name the Sentinels monitor the primary under (the release).
+    pub master_set: String,
+    /// StatefulSet of the Redis pods: `<release>-node`.
+    pub nodes: String,
+    /// StatefulSet and Service of the Sentinels: `<release>-sentinel`.
+    pub sentinel: String,
+    /// Headless Service of the Sentinel pods: `<release>-sentinel-headless`.
+    pub sentinel_headless: String,
+    /// The Sentinels' exporters' Service: `<release>-sentinel-metrics`.
+    pub sentinel_metrics: String,
+    /// HAProxy Deployment: `<release>-proxy`.
+    pub proxy: String,
+    /// Secret with the internal users' passwords: `<release>-internal`.
+    pub internal_secret: String,
+    /// `.<headless>.<ns>.svc.<domain>`: a Redis pod's DNS name is `<nodes>-<i>` + this.
+    pub node_dns_suffix: String,
+    /// `.<sentinel-headless>.<ns>.svc.<domain>`
+    pub sentinel_dns_suffix: String,
+}
+
+impl SentinelPlan {
+    pub fn resolve(
+        c: &mut Checker<'_>,
+        id: &Identity,
+        names: &Names,
+        port: &Sp<i64>,
+        replica_count: &Sp<i64>,
+    ) -> SentinelPlan {
+        let p = c.p;
+        if replica_count.value < 1 {
+            c.err(
+                "replica_count",
+                replica_count.span.clone(),
+                "mode `sentinel` needs at least 1 replica (2 Redis pods) to fail over to; 2 (3 pods) are recommended",
+            );
+        }
+        if [i64::from(SENTINEL_PORT), i64::from(PROXY_HEALTH_PORT)].contains(&port.value) {
+            c.err("port", port.span.clone(), format!("{} is used by Sentinel ({SENTINEL_PORT}) or the proxy's health page ({PROXY_HEALTH_PORT}) in mode `sentinel`", port.value));
+        }
+        let count = p.int("sentinel_count");
+        if !(3..=9).contains(&count.value) || count.value % 2 == 0 {
+            c.err(
+                "sentinel_count",
+                count.span.clone(),
+                format!(
+                    "{} Sentinels: expected an odd number from 3 to 9, so that a majority survives the loss of any one",
+                    count.value
+                ),
+            );
+        }
+        let down = p.int("sentinel_down_after_ms");
+        if !(1000..=600_000).contains(&down.value) {
+            c.err(
+                "sentinel_down_after_ms",
+                down.span.clone(),
+                format!("{} ms is out of range; expected 1000 to 600000", down.value),
+            );
+        }
+        let timeout = p.int("sentinel_failover_timeout_ms");
+        if !(1000..=3_600_000).contains(&timeout.value) {
+            c.err(
+                "sentinel_failover_timeout_ms",
+                timeout.span.clone(),
+                format!("{} ms is out of range; expected 1000 to 3600000", timeout.value),
+            );
+        }
+        let proxy_image = c.image("proxy_image");
+        let r = &id.release.value;
+        let count = count.value as i32;
+        let sentinel_headless = format!("{r}-sentinel-headless");
+        SentinelPlan {
+            count,
+            quorum: count / 2 + 1,
+            down_after_ms: down.value,
+            failover_timeout_ms: timeout.value,
+            proxy_image,
+            master_set: r.clone(),
+            nodes: format!("{r}-node"),
+            sentinel: format!("{r}-sentinel"),
+            sentinel_metrics: format!("{r}-sentinel-metrics"),
+            proxy: format!("{r}-proxy"),
+            internal_secret: format!("{r}-internal"),
+            node_dns_suffix: format!(".{}", names.service_dns(&names.headless)),
+            sentinel_dns_suffix: format!(".{}", names.service_dns(&sentinel_headless)),
+            sentinel_headless,
+        }
+    }
+}
