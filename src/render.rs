@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use minijinja::{Environment, Value};
 
-use crate::plan::{Plan, Role};
+use crate::plan::{Choice, Plan, Role};
 
 /// Paths inside the pods, shared by the templates and the object builders.
 pub mod paths {
@@ -87,10 +87,10 @@ pub fn context(plan: &Plan) -> Value {
         release => &plan.release,
         profile => &plan.profile_name,
         port => plan.port,
-        appendfsync => &plan.appendfsync,
+        appendfsync => plan.appendfsync.name(),
         maxmemory => plan.maxmemory_bytes,
         maxmemory_note => maxmemory_note,
-        maxmemory_policy => &plan.maxmemory_policy,
+        maxmemory_policy => plan.maxmemory_policy.name(),
         disabled_commands => &plan.disabled_commands,
         primary_host => &plan.names.primary_pod_dns,
         metrics => plan.metrics.is_some(),

@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::CustomResource;
 use super::meta::{object_meta, selector};
 use super::services::metrics_selector;
-use crate::plan::{Alerts, COMPONENT_LABEL, Monitoring, Plan, SentinelPlan};
+use crate::plan::{Alerts, COMPONENT_LABEL, EvictionPolicy, Monitoring, Plan, SentinelPlan};
 
 pub type ServiceMonitor = CustomResource<ServiceMonitorSpec>;
 pub type PrometheusRule = CustomResource<PrometheusRuleSpec>;
@@ -184,8 +184,8 @@ fn rule(
 }
 
 /// What reaching maxmemory does under the profile's eviction policy.
-fn at_maxmemory(policy: &str) -> &'static str {
-    if policy == "noeviction" {
+fn at_maxmemory(policy: EvictionPolicy) -> &'static str {
+    if policy == EvictionPolicy::NoEviction {
         "with maxmemory-policy noeviction, writes fail once it is reached"
     } else {
         "once it is reached, Redis evicts keys to make room for writes"
@@ -308,7 +308,7 @@ pub fn rule_groups(plan: &Plan, m: &Monitoring, a: &Alerts) -> Vec<RuleGroup> {
                 format!(
                     "Redis in {on_pod} uses {{{{ $value | humanizePercentage }}}} of its maxmemory (threshold {}%); {}.",
                     a.memory_percent,
-                    at_maxmemory(&plan.maxmemory_policy)
+                    at_maxmemory(plan.maxmemory_policy)
                 ),
             ),
             rule(

@@ -23,6 +23,7 @@ use std::collections::BTreeMap;
 
 use crate::diag::Diagnostic;
 use crate::profile::Profile;
+pub use crate::profile::keys::{Appendfsync, Choice, EvictionPolicy, Mode};
 pub use monitoring::{Alerts, Dashboard, METRICS_PORT, Metrics, Monitoring, ServiceMonitorPlan};
 pub use names::{
     COMPONENT_LABEL, Component, INSTANCE_LABEL, MANAGED_BY_LABEL, MAX_RELEASE_LEN, NAME_LABEL, Names, Role,
@@ -52,8 +53,8 @@ pub struct Plan {
     /// `master.memory_limit` in bytes.
     pub master_memory_limit_bytes: f64,
     pub maxmemory_bytes: u64,
-    pub maxmemory_policy: String,
-    pub appendfsync: String,
+    pub maxmemory_policy: EvictionPolicy,
+    pub appendfsync: Appendfsync,
     pub disabled_commands: Vec<String>,
     pub redis_image: String,
     pub storage_size: String,
@@ -87,7 +88,7 @@ impl Plan {
         let redis = redis::Redis::resolve(&mut c);
         let sizing = resources::Sizing::resolve(&mut c, &redis.replica_count);
         let loadbalancer = LoadBalancer::resolve(&mut c);
-        let sentinel = (id.mode == "sentinel")
+        let sentinel = (id.mode == Mode::Sentinel)
             .then(|| SentinelPlan::resolve(&mut c, &id, &names, &redis.port, &redis.replica_count));
         let monitored = Metrics::resolve(&mut c, &id, &names, sentinel.as_ref());
         c.finish()?;

@@ -5,12 +5,13 @@
 
 use std::collections::BTreeMap;
 
-use super::check::{Checker, bad_label_key, bad_label_value};
+use super::check::{At, Checker, bad_label_key, bad_label_value};
 use super::names::{COMPONENT_LABEL, Identity, Names, RESERVED_LABELS};
 use super::sentinel::SentinelPlan;
 use super::syntax::{duration_ms, label_key_ok, label_value_ok, prometheus_duration, prometheus_label_name};
 use super::{Plan, Resources};
 use crate::profile::Sp;
+use crate::profile::keys;
 
 /// Port of the redis_exporter sidecar.
 pub const METRICS_PORT: u16 = 9121;
@@ -98,33 +99,37 @@ pub struct Monitored {
 
 impl Metrics {
     pub fn resolve(c: &mut Checker<'_>, id: &Identity, names: &Names, sentinel: Option<&SentinelPlan>) -> Monitored {
-        let p = c.p;
-        let monitoring_namespace = p.str("monitoring_namespace");
-        c.dns_label("monitoring_namespace", &monitoring_namespace, 63, "");
-        let sm_wanted = p.bool("enable_service_monitor");
-        let alerts_wanted = p.bool("enable_alerts");
-        let dashboard_wanted = p.bool("enable_dashboard");
-        let metrics = if p.bool("enable_metrics").value {
-            let image = c.image("exporter_image");
+        let monitoring_namespace = c.str(&keys::MONITORING_NAMESPACE);
+        c.dns_label(&At::key(&keys::MONITORING_NAMESPACE), &monitoring_namespace, 63, "");
+        let sm_wanted = c.bool(&keys::ENABLE_SERVICE_MONITOR);
+        let alerts_wanted = c.bool(&keys::ENABLE_ALERTS);
+        let dashboard_wanted = c.bool(&keys::ENABLE_DASHBOARD);
+        let metrics = if c.bool(&keys::ENABLE_METRICS).value {
+            let image = c.image(&keys::EXPORTER_IMAGE);
             let resources = c.resources(
-                ["exporter_cpu_request", "exporter_cpu_limit", "exporter_memory_request", "exporter_memory_limit"],
                 [
-                    p.str("exporter_cpu_request"),
-                    p.str("exporter_cpu_limit"),
-                    p.str("exporter_memory_request"),
-                    p.str("exporter_memory_limit"),
+                    &keys::EXPORTER_CPU_REQUEST,
+                    &keys::EXPORTER_CPU_LIMIT,
+                    &keys::EXPORTER_MEMORY_REQUEST,
+                    &keys::EXPORTER_MEMORY_LIMIT,
+                ],
+                [
+                    c.str(&keys::EXPORTER_CPU_REQUEST),
+                    c.str(&keys::EXPORTER_CPU_LIMIT),
+                    c.str(&keys::EXPORTER_MEMORY_REQUEST),
+                    c.str(&keys::EXPORTER_MEMORY_LIMIT),
                 ],
             );
             let service_monitor = sm_wanted.value.then(|| {
-                let interval = p.str("service_monitor_interval");
+                let interval = c.str(&keys::SERVICE_MONITOR_INTERVAL);
                 if !prometheus_duration(&interval.value) {
                     c.err(
-                        "service_monitor_interval",
+                        &keys::SERVICE_MONITOR_INTERVAL,
                         interval.span.clone(),
                         format!("`{}` is not a Prometheus duration such as `30s` or `1m`", interval.value),
                     );
                 }
-                let labels = c.label_map("service_monitor_labels");
+                let labels = c.label_map(&keys::SERVICE_MONITOR_LABELS);
                 let ns = &id.namespace.value;
                 let monitoring = Monitoring {
                     matchers: format!("job=\"{}\",namespace=\"{ns}\"", names.metrics),
@@ -140,7 +145,7 @@ impl Metrics {
         } else {
             if sm_wanted.value && sm_wanted.span.is_some() {
                 c.err(
-                    "enable_service_monitor",
+                    &keys::ENABLE_SERVICE_MONITOR,
                     sm_wanted.span.clone(),
                     "needs enable_metrics = true: the ServiceMonitor scrapes the exporter sidecar",
                 );
@@ -148,10 +153,10 @@ impl Metrics {
             None
         };
         if metrics.as_ref().is_none_or(|m| m.service_monitor.is_none()) {
-            let missing = if metrics.is_none() { "enable_metrics" } else { "enable_service_monitor" };
+            let missing = if metrics.is_none() { &keys::ENABLE_METRICS } else { &keys::ENABLE_SERVICE_MONITOR }.name;
             for (key, wanted, what) in [
-                ("enable_alerts", &alerts_wanted, "the alert rules select series"),
-                ("enable_dashboard", &dashboard_wanted, "the dashboard's queries select series"),
+                (&keys::ENABLE_ALERTS, &alerts_wanted, "the alert rules select series"),
+                (&keys::ENABLE_DASHBOARD, &dashboard_wanted, "the dashboard's queries select series"),
             ] {
                 if wanted.value && wanted.span.is_some() {
                     c.err(key, wanted.span.clone(), format!("needs {missing} = true: {what} by the labels the ServiceMonitor gives the exporter's metrics"));
@@ -164,16 +169,16 @@ impl Metrics {
 
 impl Checker<'_> {
     fn dashboard(&mut self, id: &Identity, monitoring_namespace: &str) -> Dashboard {
-        let p = self.p;
         let (release, namespace) = (&id.release.value, &id.namespace.value);
-        let ns = p.str_opt("dashboard_namespace").unwrap_or_else(|| Sp::default(monitoring_namespace.to_string()));
-        self.dns_label("dashboard_namespace", &ns, 63, "");
-        let label = p.str("dashboard_label");
+        let ns =
+            self.str_opt(&keys::DASHBOARD_NAMESPACE).unwrap_or_else(|| Sp::default(monitoring_namespace.to_string()));
+        self.dns_label(&At::key(&keys::DASHBOARD_NAMESPACE), &ns, 63, "");
+        let label = self.str(&keys::DASHBOARD_LABEL);
         if !label_key_ok(&label.value) {
-            self.err("dashboard_label", label.span.clone(), bad_label_key(&label.value));
+            self.err(&keys::DASHBOARD_LABEL, label.span.clone(), bad_label_key(&label.value));
         } else if RESERVED_LABELS.contains(&label.value.as_str()) {
             self.err(
-                "dashboard_label",
+                &keys::DASHBOARD_LABEL,
                 label.span.clone(),
                 format!(
                     "`{}` is set by redis-gen on every object; choose the key the Grafana sidecar watches",
@@ -181,9 +186,9 @@ impl Checker<'_> {
                 ),
             );
         }
-        let value = p.str("dashboard_label_value");
+        let value = self.str(&keys::DASHBOARD_LABEL_VALUE);
         if !label_value_ok(&value.value) {
-            self.err("dashboard_label_value", value.span.clone(), bad_label_value(&value.value));
+            self.err(&keys::DASHBOARD_LABEL_VALUE, value.span.clone(), bad_label_value(&value.value));
         }
         Dashboard {
             name: format!("{release}-{namespace}-dashboard"),
@@ -195,42 +200,35 @@ impl Checker<'_> {
     }
 
     fn alerts(&mut self, id: &Identity) -> Alerts {
-        let p = self.p;
-        let down_for = self.duration("alert_down_for").value;
-        let replication_for = self.duration("alert_replication_for").value;
-        let replication_lag_for = self.duration("alert_replication_lag_for").value;
-        let memory_for = self.duration("alert_memory_for").value;
-        let persistence_for = self.duration("alert_persistence_for").value;
-        let restart_window = self.duration("alert_restart_window");
+        let down_for = self.duration(&keys::ALERT_DOWN_FOR).value;
+        let replication_for = self.duration(&keys::ALERT_REPLICATION_FOR).value;
+        let replication_lag_for = self.duration(&keys::ALERT_REPLICATION_LAG_FOR).value;
+        let memory_for = self.duration(&keys::ALERT_MEMORY_FOR).value;
+        let persistence_for = self.duration(&keys::ALERT_PERSISTENCE_FOR).value;
+        let restart_window = self.duration(&keys::ALERT_RESTART_WINDOW);
         if duration_ms(&restart_window.value).is_some_and(|ms| ms < 300_000) {
             self.err(
-                "alert_restart_window",
+                &keys::ALERT_RESTART_WINDOW,
                 restart_window.span.clone(),
                 format!("`{}` is too short to count restarts in; use at least 5m", restart_window.value),
             );
         }
-        let lag = p.str("alert_replication_lag");
-        let replication_lag_bytes = self.quantity("alert_replication_lag", &lag, true).map_or(0, |b| b.round() as u64);
-        let int = |c: &mut Self, key: &'static str, range: std::ops::RangeInclusive<i64>, what: &str| {
-            let v = p.int(key);
-            if !range.contains(&v.value) {
-                c.err(
-                    key,
-                    v.span.clone(),
-                    format!("{} is out of range; expected {what} from {} to {}", v.value, range.start(), range.end()),
-                );
-            }
-            v.value.clamp(*range.start(), *range.end())
-        };
-        let memory_percent = int(self, "alert_memory_percent", 1..=100, "a percentage of maxmemory") as u8;
+        let lag = self.str(&keys::ALERT_REPLICATION_LAG);
+        let replication_lag_bytes =
+            self.quantity(&At::key(&keys::ALERT_REPLICATION_LAG), &lag, true).map_or(0, |b| b.round() as u64);
+        let out_of_range =
+            |what: &'static str| move |v, min, max| format!("{v} is out of range; expected {what} from {min} to {max}");
+        // Each value is used only when it is within its bounds (else the plan fails).
+        let memory_percent =
+            self.int(&keys::ALERT_MEMORY_PERCENT, out_of_range("a percentage of maxmemory")).value as u8;
         let rejected_connections =
-            int(self, "alert_rejected_connections", 0..=1_000_000, "a number of connections") as u64;
-        let restarts = int(self, "alert_restarts", 1..=100, "a number of restarts") as u32;
+            self.int(&keys::ALERT_REJECTED_CONNECTIONS, out_of_range("a number of connections")).value as u64;
+        let restarts = self.int(&keys::ALERT_RESTARTS, out_of_range("a number of restarts")).value as u32;
         // service_monitor_labels were checked with the ServiceMonitor.
-        let labels = if p.is_set("prometheus_rule_labels") {
-            self.label_map("prometheus_rule_labels")
+        let labels = if self.is_set(&keys::PROMETHEUS_RULE_LABELS) {
+            self.label_map(&keys::PROMETHEUS_RULE_LABELS)
         } else {
-            p.map("service_monitor_labels").into_iter().map(|(k, v)| (k, v.value)).collect()
+            self.map(&keys::SERVICE_MONITOR_LABELS).into_iter().map(|(k, v)| (k, v.value)).collect()
         };
         Alerts {
             name: id.release.value.clone(),

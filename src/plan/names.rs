@@ -6,9 +6,10 @@
 use std::collections::BTreeMap;
 
 use super::Plan;
-use super::check::{Checker, bad_label_key, bad_label_value};
+use super::check::{At, Checker, bad_label_key, bad_label_value};
 use super::syntax::{dns1123_subdomain, label_key_ok, label_value_ok};
-use crate::profile::{Sp, key_path};
+use crate::profile::Sp;
+use crate::profile::keys::{self, Mode, StrKey};
 
 /// Label keys redis-gen sets itself; `labels` may not override them.
 pub const NAME_LABEL: &str = "app.kubernetes.io/name";
@@ -77,48 +78,51 @@ pub struct Identity {
     pub release: Sp<String>,
     pub namespace: Sp<String>,
     pub domain: Sp<String>,
-    pub mode: String,
+    pub mode: Mode,
     pub labels: BTreeMap<String, String>,
 }
 
 impl Identity {
     pub fn resolve(c: &mut Checker<'_>) -> Identity {
-        let p = c.p;
-        let release = p.str("release_name");
+        let release = c.str(&keys::RELEASE_NAME);
         let release_ok = c.dns_label(
-            "release_name",
+            &At::key(&keys::RELEASE_NAME),
             &release,
             MAX_RELEASE_LEN,
             "the StatefulSet `<release>-replicas` and its pods' revision label must fit in 63 characters",
         );
         if release_ok && release.value.starts_with(|ch: char| ch.is_ascii_digit()) {
-            c.err("release_name", release.span.clone(), "must start with a letter: Service names are DNS-1035 labels");
+            c.err(
+                &keys::RELEASE_NAME,
+                release.span.clone(),
+                "must start with a letter: Service names are DNS-1035 labels",
+            );
         }
-        let namespace = p.str("namespace");
-        c.dns_label("namespace", &namespace, 63, "");
-        let mode = c.one_of("mode");
-        let (domain, domain_ok) = c.text("cluster_domain");
+        let namespace = c.str(&keys::NAMESPACE);
+        c.dns_label(&At::key(&keys::NAMESPACE), &namespace, 63, "");
+        let mode = c.choice(&keys::MODE);
+        let (domain, domain_ok) = c.text(&keys::CLUSTER_DOMAIN);
         if domain_ok && dns1123_subdomain(&domain.value).is_err() {
             c.err(
-                "cluster_domain",
+                &keys::CLUSTER_DOMAIN,
                 domain.span.clone(),
                 format!("`{}` is not a DNS domain such as `cluster.local`", domain.value),
             );
         }
 
         let mut labels = BTreeMap::new();
-        for (k, v) in p.map("labels") {
-            let key = key_path("labels", &k);
+        for (k, v) in c.map(&keys::LABELS) {
+            let at = At::entry(&keys::LABELS, &k);
             if !label_key_ok(&k) {
-                c.err(&key, v.span.clone(), bad_label_key(&k));
+                c.err_at(&at, v.span.clone(), bad_label_key(&k));
             } else if RESERVED_LABELS.contains(&k.as_str()) {
-                c.err(
-                    &key,
+                c.err_at(
+                    &at,
                     v.span.clone(),
                     format!("`{k}` is set by redis-gen and selects the pods; choose another label key"),
                 );
             } else if !label_value_ok(&v.value) {
-                c.err(&key, v.span.clone(), bad_label_value(&v.value));
+                c.err_at(&at, v.span.clone(), bad_label_value(&v.value));
             }
             labels.insert(k, v.value);
         }
@@ -151,8 +155,8 @@ impl Names {
     /// Names every object; checks `secret_name` and that the longest DNS
     /// name redis-gen writes (a replica's `replicaof`) fits in 253 characters.
     pub fn resolve(c: &mut Checker<'_>, id: &Identity) -> Names {
-        let secret = c.p.str("secret_name");
-        c.dns_subdomain("secret_name", &secret);
+        let secret = c.str(&keys::SECRET_NAME);
+        c.dns_subdomain(&At::key(&keys::SECRET_NAME), &secret);
         let r = &id.release.value;
         let zone = format!("{}.svc.{}", id.namespace.value, id.domain.value);
         let (master, replicas, headless) = (format!("{r}-master"), format!("{r}-replicas"), format!("{r}-headless"));
@@ -173,14 +177,15 @@ impl Names {
         };
         let dns = &names.primary_pod_dns;
         if dns.len() > 253 {
-            let (key, span) = [
-                ("cluster_domain", &id.domain.span),
-                ("namespace", &id.namespace.span),
-                ("release_name", &id.release.span),
-            ]
-            .into_iter()
-            .find(|(_, s)| s.is_some())
-            .map_or(("cluster_domain", None), |(k, s)| (k, s.clone()));
+            let written: [(&StrKey, &Sp<String>); 3] = [
+                (&keys::CLUSTER_DOMAIN, &id.domain),
+                (&keys::NAMESPACE, &id.namespace),
+                (&keys::RELEASE_NAME, &id.release),
+            ];
+            let (key, span) = written
+                .into_iter()
+                .find(|(_, v)| v.span.is_some())
+                .map_or((&keys::CLUSTER_DOMAIN, None), |(k, v)| (k, v.span.clone()));
             c.err(
                 key,
                 span,

@@ -4,9 +4,10 @@
 
 use std::net::IpAddr;
 
-use super::check::Checker;
+use super::check::{At, Checker};
 use super::syntax::{cidr_contains, parse_cidr};
 use crate::profile::Sp;
+use crate::profile::keys;
 
 /// The LoadBalancer for the private network.
 #[derive(Debug, Clone)]
@@ -18,17 +19,17 @@ pub struct LoadBalancer {
 /// `replica_namespaces`: DNS labels, each once, none the Redis namespace.
 pub fn replica_namespaces(c: &mut Checker<'_>, namespace: &Sp<String>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for (i, ns) in c.p.list("replica_namespaces").value.into_iter().enumerate() {
-        let key = format!("replica_namespaces[{i}]");
-        c.dns_label(&key, &ns, 63, "");
-        if ns.value == namespace.value && !c.poisoned(&["namespace"]) {
-            c.err(
-                &key,
+    for (i, ns) in c.list(&keys::REPLICA_NAMESPACES).value.into_iter().enumerate() {
+        let at = At::item(&keys::REPLICA_NAMESPACES, i);
+        c.dns_label(&at, &ns, 63, "");
+        if ns.value == namespace.value && !c.poisoned(&[&keys::NAMESPACE]) {
+            c.err_at(
+                &at,
                 ns.span.clone(),
                 format!("`{}` is the Redis namespace itself, which always gets the Secret; remove it", ns.value),
             );
         } else if out.contains(&ns.value) {
-            c.err(&key, ns.span.clone(), format!("`{}` is listed twice", ns.value));
+            c.err_at(&at, ns.span.clone(), format!("`{}` is listed twice", ns.value));
         }
         out.push(ns.value);
     }
@@ -38,23 +39,22 @@ pub fn replica_namespaces(c: &mut Checker<'_>, namespace: &Sp<String>) -> Vec<St
 impl LoadBalancer {
     /// `None` unless `enable_loadbalancer` (or when the address is not one).
     pub fn resolve(c: &mut Checker<'_>) -> Option<LoadBalancer> {
-        let p = c.p;
-        if !p.bool("enable_loadbalancer").value {
+        if !c.bool(&keys::ENABLE_LOADBALANCER).value {
             return None;
         }
-        let ip = p.str("loadbalancer_ip");
+        let ip = c.str(&keys::LOADBALANCER_IP);
         let parsed: Option<IpAddr> = ip.value.parse().ok();
         if parsed.is_none() {
             c.err(
-                "loadbalancer_ip",
+                &keys::LOADBALANCER_IP,
                 ip.span.clone(),
                 format!("`{}` is not an IP address such as `192.168.4.203`", ip.value),
             );
         }
-        let ranges = p.list("loadbalancer_source_ranges");
+        let ranges = c.list(&keys::LOADBALANCER_SOURCE_RANGES);
         if ranges.value.is_empty() {
             c.err(
-                "loadbalancer_source_ranges",
+                &keys::LOADBALANCER_SOURCE_RANGES,
                 ranges.span.clone(),
                 "must list at least one CIDR: an empty list would open the LoadBalancer to every address",
             );
@@ -63,21 +63,23 @@ impl LoadBalancer {
         for (i, r) in ranges.value.iter().enumerate() {
             match parse_cidr(&r.value) {
                 Ok(n) => nets.push(n),
-                Err(e) => {
-                    c.err(&format!("loadbalancer_source_ranges[{i}]"), r.span.clone(), format!("`{}`: {e}", r.value))
-                }
+                Err(e) => c.err_at(
+                    &At::item(&keys::LOADBALANCER_SOURCE_RANGES, i),
+                    r.span.clone(),
+                    format!("`{}`: {e}", r.value),
+                ),
             }
         }
         if let Some(addr) = parsed
             && !nets.is_empty()
             && nets.len() == ranges.value.len()
-            && !c.poisoned(&["loadbalancer_source_ranges", "loadbalancer_ip"])
+            && !c.poisoned(&[&keys::LOADBALANCER_SOURCE_RANGES, &keys::LOADBALANCER_IP])
             && !nets.iter().any(|n| cidr_contains(*n, addr))
         {
             if ip.span.is_some() {
-                c.err("loadbalancer_ip", ip.span.clone(), format!("`{addr}` is outside every loadbalancer_source_ranges entry, so no allowed client could reach it"));
+                c.err(&keys::LOADBALANCER_IP, ip.span.clone(), format!("`{addr}` is outside every loadbalancer_source_ranges entry, so no allowed client could reach it"));
             } else {
-                c.err("loadbalancer_source_ranges", ranges.span.clone(), format!("the default loadbalancer_ip `{addr}` is outside every range listed here, so no allowed client could reach it; set loadbalancer_ip to an address inside them"));
+                c.err(&keys::LOADBALANCER_SOURCE_RANGES, ranges.span.clone(), format!("the default loadbalancer_ip `{addr}` is outside every range listed here, so no allowed client could reach it; set loadbalancer_ip to an address inside them"));
             }
         }
         parsed.map(|ip| LoadBalancer { ip, source_ranges: ranges.value.into_iter().map(|r| r.value).collect() })

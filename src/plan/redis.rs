@@ -2,10 +2,11 @@
 //! eviction and fsync policies, the disabled commands, the image and the
 //! storage.
 
-use super::check::Checker;
+use super::check::{At, Checker};
 use super::monitoring::METRICS_PORT;
 use super::redis_commands;
 use crate::profile::Sp;
+use crate::profile::keys::{self, Appendfsync, EvictionPolicy};
 
 /// Commands that authentication, probes, metrics or replication need.
 const INDISPENSABLE: [&str; 7] = ["AUTH", "PING", "INFO", "REPLCONF", "PSYNC", "SYNC", "HELLO"];
@@ -14,8 +15,8 @@ const INDISPENSABLE: [&str; 7] = ["AUTH", "PING", "INFO", "REPLCONF", "PSYNC", "
 pub struct Redis {
     pub port: Sp<i64>,
     pub replica_count: Sp<i64>,
-    pub maxmemory_policy: String,
-    pub appendfsync: String,
+    pub maxmemory_policy: EvictionPolicy,
+    pub appendfsync: Appendfsync,
     pub disabled_commands: Vec<String>,
     pub image: String,
     pub storage_size: String,
@@ -25,42 +26,26 @@ pub struct Redis {
 
 impl Redis {
     pub fn resolve(c: &mut Checker<'_>) -> Redis {
-        let p = c.p;
-        let port = p.int("port");
-        if !(1..=65535).contains(&port.value) || port.value == i64::from(METRICS_PORT) {
-            c.err(
-                "port",
-                port.span.clone(),
-                format!(
-                    "{} is not a usable port; expected 1 to 65535, other than the metrics port {METRICS_PORT}",
-                    port.value
-                ),
-            );
-        }
-        let replica_count = p.int("replica_count");
-        if !(0..=20).contains(&replica_count.value) {
-            c.err(
-                "replica_count",
-                replica_count.span.clone(),
-                format!("{} replicas is out of range; expected 0 to 20", replica_count.value),
-            );
-        }
-        let maxmemory_policy = c.one_of("maxmemory_policy");
-        let appendfsync = c.one_of("appendfsync");
+        let port = c.int_where(
+            &keys::PORT,
+            |v| v != i64::from(METRICS_PORT),
+            |v, min, max| {
+                format!("{v} is not a usable port; expected {min} to {max}, other than the metrics port {METRICS_PORT}")
+            },
+        );
+        let replica_count =
+            c.int(&keys::REPLICA_COUNT, |v, min, max| format!("{v} replicas is out of range; expected {min} to {max}"));
+        let maxmemory_policy = c.choice(&keys::MAXMEMORY_POLICY);
+        let appendfsync = c.choice(&keys::APPENDFSYNC);
         let disabled_commands = disabled_commands(c);
-        let image = c.image("redis_image");
-        let storage_size = p.str("storage_size");
-        c.quantity("storage_size", &storage_size, true);
-        let storage_class = p.str("storage_class");
-        c.dns_subdomain("storage_class", &storage_class);
-        let grace = p.int("termination_grace_period_seconds");
-        if !(10..=3600).contains(&grace.value) {
-            c.err(
-                "termination_grace_period_seconds",
-                grace.span.clone(),
-                format!("{} is out of range; expected 10 to 3600 seconds, enough for Redis to save", grace.value),
-            );
-        }
+        let image = c.image(&keys::REDIS_IMAGE);
+        let storage_size = c.str(&keys::STORAGE_SIZE);
+        c.quantity(&At::key(&keys::STORAGE_SIZE), &storage_size, true);
+        let storage_class = c.str(&keys::STORAGE_CLASS);
+        c.dns_subdomain(&At::key(&keys::STORAGE_CLASS), &storage_class);
+        let grace = c.int(&keys::TERMINATION_GRACE_PERIOD_SECONDS, |v, min, max| {
+            format!("{v} is out of range; expected {min} to {max} seconds, enough for Redis to save")
+        });
         Redis {
             port,
             replica_count,
@@ -79,25 +64,25 @@ impl Redis {
 /// redis-gen's own pods need.
 fn disabled_commands(c: &mut Checker<'_>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for (i, cmd) in c.p.list("disabled_commands").value.into_iter().enumerate() {
-        let key = format!("disabled_commands[{i}]");
+    for (i, cmd) in c.list(&keys::DISABLED_COMMANDS).value.into_iter().enumerate() {
+        let at = At::item(&keys::DISABLED_COMMANDS, i);
         let upper = cmd.value.to_ascii_uppercase();
-        if !c.check_text(&key, &cmd) {
+        if !c.check_text(&at, &cmd) {
             continue;
         }
         if !redis_commands::is_command(&upper) {
             let hint = crate::diag::closest(&upper, redis_commands::COMMANDS.iter().copied())
                 .map(|s| format!(" (did you mean `{s}`?)"))
                 .unwrap_or_default();
-            c.err(&key, cmd.span.clone(), format!("`{}` is not a Redis command{hint}", cmd.value));
+            c.err_at(&at, cmd.span.clone(), format!("`{}` is not a Redis command{hint}", cmd.value));
         } else if INDISPENSABLE.contains(&upper.as_str()) {
-            c.err(
-                &key,
+            c.err_at(
+                &at,
                 cmd.span.clone(),
                 format!("`{upper}` cannot be disabled: authentication, probes, metrics or replication need it"),
             );
         } else if out.contains(&upper) {
-            c.err(&key, cmd.span.clone(), format!("`{upper}` is listed twice"));
+            c.err_at(&at, cmd.span.clone(), format!("`{upper}` is listed twice"));
         }
         out.push(upper);
     }

@@ -3,10 +3,11 @@
 //! pairs, and maxmemory against both memory limits. The primary's memory
 //! limit is parsed here once, in bytes, beside the text as written.
 
-use super::check::Checker;
+use super::check::{At, Checker};
 use super::quantity::Quantity;
 use super::syntax::{cap_cpu_request, human_bytes};
 use crate::profile::Sp;
+use crate::profile::keys::{self, Key};
 
 /// CPU and memory requests and limits of one container, as written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +29,7 @@ pub struct Sizing {
 
 impl Checker<'_> {
     /// One container's requests and limits, for CPU and memory.
-    pub fn resources(&mut self, keys: [&'static str; 4], values: [Sp<String>; 4]) -> Resources {
+    pub fn resources(&mut self, keys: [&Key; 4], values: [Sp<String>; 4]) -> Resources {
         let [cr_key, cl_key, mr_key, ml_key] = keys;
         let [cr, cl, mr, ml] = values;
         let (cpu_request, cpu_limit) = self.pair(cr_key, cr, cl_key, cl, false);
@@ -39,42 +40,51 @@ impl Checker<'_> {
 
 impl Sizing {
     pub fn resolve(c: &mut Checker<'_>, replica_count: &Sp<i64>) -> Sizing {
-        let p = c.p;
-        let master_cpu_limit = p.str("master_cpu_limit");
-        let master_mem_limit = p.str("master_memory_limit");
+        let master_cpu_limit = c.str(&keys::MASTER_CPU_LIMIT);
+        let master_mem_limit = c.str(&keys::MASTER_MEMORY_LIMIT);
         let master_cpu_request =
-            cap_cpu_request(p.str("master_cpu_request"), &master_cpu_limit, p.is_set("master_cpu_request"));
+            cap_cpu_request(c.str(&keys::MASTER_CPU_REQUEST), &master_cpu_limit, c.is_set(&keys::MASTER_CPU_REQUEST));
         let master_mem_request =
-            p.str_opt("master_memory_request").unwrap_or_else(|| Sp::default(master_mem_limit.value.clone()));
+            c.str_opt(&keys::MASTER_MEMORY_REQUEST).unwrap_or_else(|| Sp::default(master_mem_limit.value.clone()));
         let master = c.resources(
-            ["master_cpu_request", "master_cpu_limit", "master_memory_request", "master_memory_limit"],
+            [
+                &keys::MASTER_CPU_REQUEST,
+                &keys::MASTER_CPU_LIMIT,
+                &keys::MASTER_MEMORY_REQUEST,
+                &keys::MASTER_MEMORY_LIMIT,
+            ],
             [master_cpu_request.clone(), master_cpu_limit.clone(), master_mem_request, master_mem_limit],
         );
 
         let replica_cpu_limit =
-            p.str_opt("replica_cpu_limit").unwrap_or_else(|| Sp::default(master_cpu_limit.value.clone()));
+            c.str_opt(&keys::REPLICA_CPU_LIMIT).unwrap_or_else(|| Sp::default(master_cpu_limit.value.clone()));
         let replica_mem_limit =
-            p.str_opt("replica_memory_limit").unwrap_or_else(|| Sp::default(master.memory_limit.clone()));
+            c.str_opt(&keys::REPLICA_MEMORY_LIMIT).unwrap_or_else(|| Sp::default(master.memory_limit.clone()));
         let replica_mem_limit_span = replica_mem_limit.span.clone();
-        let replica_cpu_request = match p.str_opt("replica_cpu_request") {
+        let replica_cpu_request = match c.str_opt(&keys::REPLICA_CPU_REQUEST) {
             Some(r) => r,
             None => cap_cpu_request(Sp::default(master_cpu_request.value), &replica_cpu_limit, false),
         };
         let replica_mem_request =
-            p.str_opt("replica_memory_request").unwrap_or_else(|| Sp::default(replica_mem_limit.value.clone()));
+            c.str_opt(&keys::REPLICA_MEMORY_REQUEST).unwrap_or_else(|| Sp::default(replica_mem_limit.value.clone()));
         let replica = c.resources(
-            ["replica_cpu_request", "replica_cpu_limit", "replica_memory_request", "replica_memory_limit"],
+            [
+                &keys::REPLICA_CPU_REQUEST,
+                &keys::REPLICA_CPU_LIMIT,
+                &keys::REPLICA_MEMORY_REQUEST,
+                &keys::REPLICA_MEMORY_LIMIT,
+            ],
             [replica_cpu_request, replica_cpu_limit, replica_mem_request, replica_mem_limit],
         );
 
-        let maxmemory = p.str("maxmemory");
+        let maxmemory = c.str(&keys::MAXMEMORY);
         let limit_bytes = Quantity::parse(&master.memory_limit).map_or(0.0, |q| q.0);
         let maxmemory_bytes = match maxmemory.value.as_str() {
             "auto" => (limit_bytes * 0.75) as u64,
             "0" => 0,
-            _ => match c.quantity("maxmemory", &maxmemory, true) {
-                Some(b) if b > limit_bytes && limit_bytes > 0.0 && !c.poisoned(&["master_memory_limit"]) => {
-                    c.err("maxmemory", maxmemory.span.clone(), format!("`{}` is above master_memory_limit `{}`: Redis would be killed for running out of memory before it evicts or refuses writes", maxmemory.value, master.memory_limit));
+            _ => match c.quantity(&At::key(&keys::MAXMEMORY), &maxmemory, true) {
+                Some(b) if b > limit_bytes && limit_bytes > 0.0 && !c.poisoned(&[&keys::MASTER_MEMORY_LIMIT]) => {
+                    c.err(&keys::MAXMEMORY, maxmemory.span.clone(), format!("`{}` is above master_memory_limit `{}`: Redis would be killed for running out of memory before it evicts or refuses writes", maxmemory.value, master.memory_limit));
                     0
                 }
                 Some(b) => b as u64,
@@ -87,11 +97,11 @@ impl Sizing {
             && maxmemory_bytes > 0
             && replica_limit_bytes > 0.0
             && maxmemory_bytes as f64 > replica_limit_bytes
-            && !c.poisoned(&["maxmemory", "master_memory_limit", "replica_count"])
+            && !c.poisoned(&[&keys::MAXMEMORY, &keys::MASTER_MEMORY_LIMIT, &keys::REPLICA_COUNT])
         {
             let (key, span) = match &replica_mem_limit_span {
-                Some(s) => ("replica_memory_limit", Some(s.clone())),
-                None => ("maxmemory", maxmemory.span.clone()),
+                Some(s) => (&keys::REPLICA_MEMORY_LIMIT, Some(s.clone())),
+                None => (&keys::MAXMEMORY, maxmemory.span.clone()),
             };
             c.err(key, span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
         }

@@ -4,6 +4,7 @@
 use super::check::Checker;
 use super::names::{Identity, Names};
 use crate::profile::Sp;
+use crate::profile::keys;
 
 /// Port of every Sentinel (mode `sentinel`).
 pub const SENTINEL_PORT: u16 = 26379;
@@ -48,45 +49,28 @@ impl SentinelPlan {
         port: &Sp<i64>,
         replica_count: &Sp<i64>,
     ) -> SentinelPlan {
-        let p = c.p;
         if replica_count.value < 1 {
             c.err(
-                "replica_count",
+                &keys::REPLICA_COUNT,
                 replica_count.span.clone(),
                 "mode `sentinel` needs at least 1 replica (2 Redis pods) to fail over to; 2 (3 pods) are recommended",
             );
         }
         if [i64::from(SENTINEL_PORT), i64::from(PROXY_HEALTH_PORT)].contains(&port.value) {
-            c.err("port", port.span.clone(), format!("{} is used by Sentinel ({SENTINEL_PORT}) or the proxy's health page ({PROXY_HEALTH_PORT}) in mode `sentinel`", port.value));
+            c.err(&keys::PORT, port.span.clone(), format!("{} is used by Sentinel ({SENTINEL_PORT}) or the proxy's health page ({PROXY_HEALTH_PORT}) in mode `sentinel`", port.value));
         }
-        let count = p.int("sentinel_count");
-        if !(3..=9).contains(&count.value) || count.value % 2 == 0 {
-            c.err(
-                "sentinel_count",
-                count.span.clone(),
-                format!(
-                    "{} Sentinels: expected an odd number from 3 to 9, so that a majority survives the loss of any one",
-                    count.value
-                ),
-            );
-        }
-        let down = p.int("sentinel_down_after_ms");
-        if !(1000..=600_000).contains(&down.value) {
-            c.err(
-                "sentinel_down_after_ms",
-                down.span.clone(),
-                format!("{} ms is out of range; expected 1000 to 600000", down.value),
-            );
-        }
-        let timeout = p.int("sentinel_failover_timeout_ms");
-        if !(1000..=3_600_000).contains(&timeout.value) {
-            c.err(
-                "sentinel_failover_timeout_ms",
-                timeout.span.clone(),
-                format!("{} ms is out of range; expected 1000 to 3600000", timeout.value),
-            );
-        }
-        let proxy_image = c.image("proxy_image");
+        let count = c.int_where(
+            &keys::SENTINEL_COUNT,
+            |v| v % 2 == 1,
+            |v, min, max| format!("{v} Sentinels: expected an odd number from {min} to {max}, so that a majority survives the loss of any one"),
+        );
+        let down = c.int(&keys::SENTINEL_DOWN_AFTER_MS, |v, min, max| {
+            format!("{v} ms is out of range; expected {min} to {max}")
+        });
+        let timeout = c.int(&keys::SENTINEL_FAILOVER_TIMEOUT_MS, |v, min, max| {
+            format!("{v} ms is out of range; expected {min} to {max}")
+        });
+        let proxy_image = c.image(&keys::PROXY_IMAGE);
         let r = &id.release.value;
         let count = count.value as i32;
         let sentinel_headless = format!("{r}-sentinel-headless");
