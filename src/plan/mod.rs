@@ -18,6 +18,8 @@ mod redis_commands;
 mod resources;
 mod sentinel;
 mod syntax;
+#[cfg(test)]
+pub mod testing;
 
 use std::collections::BTreeMap;
 
@@ -124,27 +126,11 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::diag::line_col;
-
-    fn plan(text: &str) -> Result<Plan, Vec<Diagnostic>> {
-        Plan::resolve(&Profile::parse("t.toml", text).unwrap())
-    }
-
-    /// (key, line:column, message) of each error.
-    type Found = (String, Option<(usize, usize)>, String);
-
-    fn errors(text: &str) -> Vec<Found> {
-        plan(text)
-            .expect_err("should be refused")
-            .into_iter()
-            .map(|d| (d.key, d.span.map(|s| line_col(text, s.start)), d.message))
-            .collect()
-    }
+    use crate::plan::testing::{errors, plan};
 
     #[test]
     fn defaults_resolve_to_the_seed_deployment() {
-        let p = plan("").unwrap();
+        let p = plan("");
         assert_eq!(p.names.master, "redis-shared-master");
         assert_eq!(p.names.primary_pod_dns, "redis-shared-master-0.redis-shared-headless.redis.svc.cluster.local");
         assert_eq!(p.replica.memory_limit, "2Gi");
@@ -155,122 +141,12 @@ mod tests {
     }
 
     #[test]
-    fn small_cpu_limit_lowers_the_default_request() {
-        let p = plan("master_cpu_limit = \"100m\"\n").unwrap();
-        assert_eq!(p.master.cpu_request, "100m");
-        assert_eq!(p.replica.cpu_request, "100m");
-    }
-
-    #[test]
-    fn request_above_limit_names_the_request() {
-        let e = errors("master_cpu_limit = \"500m\"\nmaster_cpu_request = \"2\"\n");
-        assert_eq!(e.len(), 1);
-        assert_eq!(e[0].0, "master_cpu_request");
-        assert_eq!(e[0].1, Some((2, 22)));
-        assert!(e[0].2.contains("above limit"));
-    }
-
-    #[test]
-    fn loadbalancer_ip_must_be_inside_its_ranges() {
-        let e = errors("loadbalancer_ip = \"10.0.0.5\"\n");
-        assert_eq!(e[0].0, "loadbalancer_ip");
-        assert!(e[0].2.contains("outside"));
-    }
-
-    #[test]
-    fn names_that_would_not_fit_are_refused() {
-        let long = "a".repeat(MAX_RELEASE_LEN + 1);
-        let e = errors(&format!("release_name = \"{long}\"\n"));
-        assert_eq!(e[0].0, "release_name");
-        assert!(e[0].2.contains("too long"));
-        assert!(plan(&format!("release_name = \"{}\"\n", "a".repeat(MAX_RELEASE_LEN))).is_ok());
-    }
-
-    #[test]
     fn several_mistakes_are_reported_together() {
         let e = errors(
             "namespace = \"Redis\"\nreplica_count = 99\nstorage_size = \"10GB\"\ndisabled_commands = [\"FLUSHALLL\"]\nredis_image = \"redis\"\n",
         );
-        let keys: Vec<_> = e.iter().map(|e| e.0.as_str()).collect();
+        let keys: Vec<_> = e.iter().map(|e| e.key.as_str()).collect();
         assert_eq!(keys, ["namespace", "replica_count", "storage_size", "disabled_commands[0]", "redis_image"]);
-        assert!(e[3].2.contains("did you mean `FLUSHALL`"), "{}", e[2].2);
-    }
-
-    #[test]
-    fn alerts_and_dashboard_come_with_the_service_monitor() {
-        let p = plan("").unwrap();
-        let m = p.monitoring().expect("on by default");
-        assert_eq!(m.matchers, "job=\"redis-shared-metrics\",namespace=\"redis\"");
-        assert_eq!(m.component_label, "app_kubernetes_io_component");
-        let a = m.alerts.as_ref().unwrap();
-        assert_eq!((a.replication_lag_bytes, a.memory_percent, a.restarts), (10 * 1024 * 1024, 90, 3));
-        let d = m.dashboard.as_ref().unwrap();
-        assert_eq!(
-            (d.namespace.as_str(), d.label.as_str(), d.label_value.as_str()),
-            ("monitoring", "grafana_dashboard", "1")
-        );
-        assert_eq!(d.name, "redis-shared-redis-dashboard");
-
-        assert!(plan("enable_metrics = false\nenable_service_monitor = false\n").unwrap().monitoring().is_none());
-        assert!(plan("enable_service_monitor = false\n").unwrap().monitoring().is_none());
-        let p = plan("enable_alerts = false\nmonitoring_namespace = \"observability\"\n").unwrap();
-        let m = p.monitoring().unwrap();
-        assert!(m.alerts.is_none());
-        assert_eq!(m.dashboard.as_ref().unwrap().namespace, "observability");
-    }
-
-    #[test]
-    fn asking_for_alerts_without_the_service_monitor_is_an_error() {
-        let e = errors("enable_service_monitor = false\nenable_alerts = true\nenable_dashboard = true\n");
-        assert_eq!(e.len(), 2, "{e:?}");
-        assert_eq!((e[0].0.as_str(), e[0].1), ("enable_alerts", Some((2, 17))));
-        assert!(e[0].2.contains("needs enable_service_monitor = true"), "{}", e[0].2);
-        assert_eq!(e[1].0, "enable_dashboard");
-        let e = errors("enable_metrics = false\nenable_service_monitor = false\nenable_alerts = true\n");
-        assert!(e[0].2.contains("needs enable_metrics = true"), "{}", e[0].2);
-    }
-
-    #[test]
-    fn alert_thresholds_are_checked_with_their_position() {
-        let e = errors(
-            "alert_down_for = \"2 minutes\"\nalert_memory_percent = 150\nalert_replication_lag = \"lots\"\nalert_restart_window = \"1m\"\nalert_restarts = 0\nalert_memory_for = \"30s5m\"\n",
-        );
-        let keys: Vec<_> = e.iter().map(|e| (e.0.as_str(), e.1.map(|p| p.0))).collect();
-        assert_eq!(
-            keys,
-            [
-                ("alert_down_for", Some(1)),
-                ("alert_memory_percent", Some(2)),
-                ("alert_replication_lag", Some(3)),
-                ("alert_restart_window", Some(4)),
-                ("alert_restarts", Some(5)),
-                ("alert_memory_for", Some(6)),
-            ]
-        );
-        assert!(e[3].2.contains("at least 5m"), "{}", e[3].2);
-    }
-
-    #[test]
-    fn dashboard_label_and_rule_labels_are_label_shaped() {
-        let e = errors(
-            "dashboard_label = \"app.kubernetes.io/name\"\ndashboard_label_value = \"-x\"\ndashboard_namespace = \"Grafana\"\nprometheus_rule_labels = { \"bad key!\" = \"x\" }\n",
-        );
-        let keys: Vec<_> = e.iter().map(|e| e.0.as_str()).collect();
-        assert_eq!(
-            keys,
-            ["dashboard_label", "dashboard_label_value", "dashboard_namespace", "prometheus_rule_labels.\"bad key!\""]
-        );
-    }
-
-    #[test]
-    fn rule_labels_default_to_the_service_monitor_labels() {
-        let p = plan("service_monitor_labels = { release = \"kps\" }\n").unwrap();
-        let labels = &p.monitoring().unwrap().alerts.as_ref().unwrap().labels;
-        assert_eq!(labels.get("release").map(String::as_str), Some("kps"));
-        let p =
-            plan("service_monitor_labels = { release = \"kps\" }\nprometheus_rule_labels = { role = \"alerts\" }\n")
-                .unwrap();
-        let labels = &p.monitoring().unwrap().alerts.as_ref().unwrap().labels;
-        assert_eq!(labels.keys().collect::<Vec<_>>(), ["role"]);
+        assert!(e[3].message.contains("did you mean `FLUSHALL`"), "{}", e[3].message);
     }
 }

@@ -246,3 +246,85 @@ impl Checker<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::testing::{errors, plan};
+
+    #[test]
+    fn alerts_and_dashboard_come_with_the_service_monitor() {
+        let p = plan("");
+        let m = p.monitoring().expect("on by default");
+        assert_eq!(m.matchers, "job=\"redis-shared-metrics\",namespace=\"redis\"");
+        assert_eq!(m.component_label, "app_kubernetes_io_component");
+        let a = m.alerts.as_ref().unwrap();
+        assert_eq!((a.replication_lag_bytes, a.memory_percent, a.restarts), (10 * 1024 * 1024, 90, 3));
+        let d = m.dashboard.as_ref().unwrap();
+        assert_eq!(
+            (d.namespace.as_str(), d.label.as_str(), d.label_value.as_str()),
+            ("monitoring", "grafana_dashboard", "1")
+        );
+        assert_eq!(d.name, "redis-shared-redis-dashboard");
+
+        assert!(plan("enable_metrics = false\nenable_service_monitor = false\n").monitoring().is_none());
+        assert!(plan("enable_service_monitor = false\n").monitoring().is_none());
+        let p = plan("enable_alerts = false\nmonitoring_namespace = \"observability\"\n");
+        let m = p.monitoring().unwrap();
+        assert!(m.alerts.is_none());
+        assert_eq!(m.dashboard.as_ref().unwrap().namespace, "observability");
+    }
+
+    #[test]
+    fn asking_for_alerts_without_the_service_monitor_is_an_error() {
+        let e = errors("enable_service_monitor = false\nenable_alerts = true\nenable_dashboard = true\n");
+        assert_eq!(e.len(), 2, "{e:?}");
+        assert_eq!((e[0].key.as_str(), e[0].at), ("enable_alerts", Some((2, 17))));
+        assert!(e[0].message.contains("needs enable_service_monitor = true"), "{}", e[0].message);
+        assert_eq!(e[1].key, "enable_dashboard");
+        let e = errors("enable_metrics = false\nenable_service_monitor = false\nenable_alerts = true\n");
+        assert!(e[0].message.contains("needs enable_metrics = true"), "{}", e[0].message);
+    }
+
+    #[test]
+    fn alert_thresholds_are_checked_with_their_position() {
+        let e = errors(
+            "alert_down_for = \"2 minutes\"\nalert_memory_percent = 150\nalert_replication_lag = \"lots\"\nalert_restart_window = \"1m\"\nalert_restarts = 0\nalert_memory_for = \"30s5m\"\n",
+        );
+        let keys: Vec<_> = e.iter().map(|e| (e.key.as_str(), e.at.map(|p| p.0))).collect();
+        assert_eq!(
+            keys,
+            [
+                ("alert_down_for", Some(1)),
+                ("alert_memory_percent", Some(2)),
+                ("alert_replication_lag", Some(3)),
+                ("alert_restart_window", Some(4)),
+                ("alert_restarts", Some(5)),
+                ("alert_memory_for", Some(6)),
+            ]
+        );
+        assert!(e[3].message.contains("at least 5m"), "{}", e[3].message);
+    }
+
+    #[test]
+    fn dashboard_label_and_rule_labels_are_label_shaped() {
+        let e = errors(
+            "dashboard_label = \"app.kubernetes.io/name\"\ndashboard_label_value = \"-x\"\ndashboard_namespace = \"Grafana\"\nprometheus_rule_labels = { \"bad key!\" = \"x\" }\n",
+        );
+        let keys: Vec<_> = e.iter().map(|e| e.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["dashboard_label", "dashboard_label_value", "dashboard_namespace", "prometheus_rule_labels.\"bad key!\""]
+        );
+    }
+
+    #[test]
+    fn rule_labels_default_to_the_service_monitor_labels() {
+        let p = plan("service_monitor_labels = { release = \"kps\" }\n");
+        let labels = &p.monitoring().unwrap().alerts.as_ref().unwrap().labels;
+        assert_eq!(labels.get("release").map(String::as_str), Some("kps"));
+        let p =
+            plan("service_monitor_labels = { release = \"kps\" }\nprometheus_rule_labels = { role = \"alerts\" }\n");
+        let labels = &p.monitoring().unwrap().alerts.as_ref().unwrap().labels;
+        assert_eq!(labels.keys().collect::<Vec<_>>(), ["role"]);
+    }
+}

@@ -240,3 +240,21 @@ impl Plan {
         self.component_labels(role.into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{errors, plan};
+
+    #[test]
+    fn names_that_would_not_fit_are_refused() {
+        let long = "a".repeat(MAX_RELEASE_LEN + 1);
+        let e = errors(&format!("release_name = \"{long}\"\n"));
+        assert_eq!(e[0].key, "release_name");
+        assert!(e[0].message.contains("too long"));
+        assert_eq!(
+            plan(&format!("release_name = \"{}\"\n", "a".repeat(MAX_RELEASE_LEN))).release.len(),
+            MAX_RELEASE_LEN
+        );
+    }
+}

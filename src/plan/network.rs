@@ -85,3 +85,15 @@ impl LoadBalancer {
         parsed.map(|ip| LoadBalancer { ip, source_ranges: ranges.value.into_iter().map(|r| r.value).collect() })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::testing::errors;
+
+    #[test]
+    fn loadbalancer_ip_must_be_inside_its_ranges() {
+        let e = errors("loadbalancer_ip = \"10.0.0.5\"\n");
+        assert_eq!(e[0].key, "loadbalancer_ip");
+        assert!(e[0].message.contains("outside"));
+    }
+}

@@ -108,3 +108,24 @@ impl Sizing {
         Sizing { master, replica, master_memory_limit_bytes: limit_bytes, maxmemory_bytes }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::testing::{errors, plan};
+
+    #[test]
+    fn small_cpu_limit_lowers_the_default_request() {
+        let p = plan("master_cpu_limit = \"100m\"\n");
+        assert_eq!(p.master.cpu_request, "100m");
+        assert_eq!(p.replica.cpu_request, "100m");
+    }
+
+    #[test]
+    fn request_above_limit_names_the_request() {
+        let e = errors("master_cpu_limit = \"500m\"\nmaster_cpu_request = \"2\"\n");
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].key, "master_cpu_request");
+        assert_eq!(e[0].at, Some((2, 22)));
+        assert!(e[0].message.contains("above limit"));
+    }
+}

@@ -92,3 +92,24 @@ impl SentinelPlan {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::plan::testing::errors;
+
+    #[test]
+    fn sentinel_bounds_are_the_key_tables() {
+        let e = errors("mode = \"sentinel\"\nsentinel_failover_timeout_ms = 999\nsentinel_count = 11\n");
+        let found: Vec<_> = e.iter().map(|e| (e.key.as_str(), e.message.as_str())).collect();
+        assert_eq!(
+            found,
+            [
+                ("sentinel_failover_timeout_ms", "999 ms is out of range; expected 1000 to 3600000"),
+                (
+                    "sentinel_count",
+                    "11 Sentinels: expected an odd number from 3 to 9, so that a majority survives the loss of any one"
+                ),
+            ]
+        );
+    }
+}
