@@ -6,6 +6,7 @@ mod config;
 pub mod dashboard;
 mod meta;
 pub mod monitoring;
+mod pod;
 mod policy;
 pub mod secrets;
 pub mod sentinel;
@@ -91,7 +92,7 @@ pub fn build(plan: &Plan, sealed: Option<&SealedData>) -> Built {
     let mut warnings = Vec::new();
     let credentials = secrets::sealed_secrets(plan, sealed, &mut warnings);
     let config = config::config_map(plan);
-    let checksums = workloads::Checksums {
+    let checksums = pod::Checksums {
         config: meta::sha256_of(&config.data),
         secret: meta::sha256_of(&credentials.first().map(|s| &s.spec.encrypted_data)),
     };

@@ -14,8 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::Serialize;
 
 use super::CustomResource;
-use super::meta::{object_meta, selector};
-use super::services::metrics_selector;
+use super::meta::{Component, object_meta, selector};
 use crate::plan::{Alerts, COMPONENT_LABEL, Monitoring, Plan, SentinelPlan};
 
 pub type ServiceMonitor = CustomResource<ServiceMonitorSpec>;
@@ -55,7 +54,8 @@ pub fn service_monitor(plan: &Plan) -> Option<ServiceMonitor> {
         kind: "ServiceMonitor",
         metadata: object_meta(&plan.release, &plan.namespace, labels),
         spec: ServiceMonitorSpec {
-            selector: selector(metrics_selector(plan)),
+            // The metrics Services of both topologies.
+            selector: selector(Component::Metrics.selector(plan)),
             namespace_selector: NamespaceSelector { match_names: vec![plan.namespace.clone()] },
             endpoints: vec![Endpoint {
                 port: "metrics".into(),

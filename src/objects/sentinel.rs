@@ -8,34 +8,25 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{
-    Deployment, DeploymentSpec, StatefulSet, StatefulSetPersistentVolumeClaimRetentionPolicy, StatefulSetSpec,
-    StatefulSetUpdateStrategy,
-};
-use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, ContainerPort, EmptyDirVolumeSource, KeyToPath, PersistentVolumeClaim, PodSpec,
-    PodTemplateSpec, Probe, SecretVolumeSource, Service, ServiceSpec, Volume, VolumeMount,
-};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, Service, ServiceSpec};
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
     NetworkPolicySpec,
 };
-use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::meta::{object_meta, selector, sha256_of};
+use super::meta::{Component, object_meta, selector, sha256_of};
+use super::pod::{
+    self, Checksums, DATA_VOLUME, Pod, config_volume, exec_probe, http_probe, memory_dir, mount, port, pull_policy,
+    resources, restricted, script, secret_volume, small, tmp_dir,
+};
 use super::secrets::{self, PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE, SealedSecret};
 use super::services::{self, port as service_port, service};
-use super::workloads::{
-    CONFIG_CHECKSUM, DATA_VOLUME, SECRET_CHECKSUM, config_volume, env, exec_probe, exporter_container, memory_dir,
-    mount, pod_security_context, pull_policy, resources, restricted, service_account, spread,
-};
+use super::workloads::{exporter_container, one_at_a_time, service_account};
 use super::{Built, Manifest, policy};
-use crate::plan::{
-    COMPONENT_LABEL, METRICS_PORT, PASSWORD_KEY, PROXY_HEALTH_PORT, Plan, Resources, SENTINEL_PORT, SentinelPlan,
-};
+use crate::plan::{METRICS_PORT, PASSWORD_KEY, PROXY_HEALTH_PORT, Plan, SENTINEL_PORT, SentinelPlan};
 use crate::render::{self, paths};
 use crate::sealed::SealedData;
 
@@ -49,36 +40,6 @@ pub const SENTINEL_DIR: &str = "/run/sentinel";
 pub const PROXY_DIR: &str = "/run/haproxy";
 /// HAProxy pods: two, so one can be rescheduled while the other serves.
 pub const PROXY_REPLICAS: i32 = 2;
-
-/// The three kinds of pod in mode sentinel, by their component label.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    Node,
-    Sentinel,
-    Proxy,
-}
-
-impl Part {
-    fn component(self) -> &'static str {
-        match self {
-            Part::Node => "node",
-            Part::Sentinel => "sentinel",
-            Part::Proxy => "proxy",
-        }
-    }
-}
-
-fn part_selector(plan: &Plan, part: Part) -> BTreeMap<String, String> {
-    let mut s = plan.selector();
-    s.insert(COMPONENT_LABEL.into(), part.component().into());
-    s
-}
-
-fn part_labels(plan: &Plan, part: Part) -> BTreeMap<String, String> {
-    let mut l = plan.labels();
-    l.insert(COMPONENT_LABEL.into(), part.component().into());
-    l
-}
 
 /// ACL rules of the application user (`default`): everything but the
 /// profile's disabled commands, and never ACL (it could lift the rules),
@@ -200,236 +161,82 @@ fn internal_secret(
 fn services(plan: &Plan, s: &SentinelPlan) -> Vec<Service> {
     let redis = || Some(vec![service_port("redis", plan.port)]);
     let sentinel = || Some(vec![service_port("sentinel", SENTINEL_PORT)]);
-    let headless = |name: &str, part: Part, ports| {
+    let headless = |name: &str, part: Component, ports| {
         service(
             plan,
             name,
-            part_labels(plan, part),
+            part.labels(plan),
             ServiceSpec {
                 cluster_ip: Some("None".into()),
                 // Pods resolve each other by name before they are ready.
                 publish_not_ready_addresses: Some(true),
-                selector: Some(part_selector(plan, part)),
+                selector: Some(part.selector(plan)),
                 ports,
                 ..Default::default()
             },
         )
     };
-    let cluster_ip = |name: &str, part: Part, ports| {
+    let cluster_ip = |name: &str, part: Component, ports| {
         service(
             plan,
             name,
-            part_labels(plan, part),
+            part.labels(plan),
             ServiceSpec {
                 type_: Some("ClusterIP".into()),
-                selector: Some(part_selector(plan, part)),
+                selector: Some(part.selector(plan)),
                 ports,
                 ..Default::default()
             },
         )
     };
     let mut out = vec![
-        headless(&plan.names.headless, Part::Node, redis()),
-        headless(&s.sentinel_headless, Part::Sentinel, sentinel()),
+        headless(&plan.names.headless, Component::Node, redis()),
+        headless(&s.sentinel_headless, Component::Sentinel, sentinel()),
         // The primary, whichever pod it is: through HAProxy.
-        cluster_ip(&plan.names.master, Part::Proxy, redis()),
+        cluster_ip(&plan.names.master, Component::Proxy, redis()),
         // Reads: any Redis pod (the primary included).
-        cluster_ip(&plan.names.replicas, Part::Node, redis()),
+        cluster_ip(&plan.names.replicas, Component::Node, redis()),
         // Sentinel-aware clients.
-        cluster_ip(&s.sentinel, Part::Sentinel, sentinel()),
+        cluster_ip(&s.sentinel, Component::Sentinel, sentinel()),
     ];
     if let Some(lb) = &plan.loadbalancer {
-        out.push(services::external(plan, lb, part_labels(plan, Part::Proxy), part_selector(plan, Part::Proxy)));
+        out.push(services::external(plan, lb, Component::Proxy.labels(plan), Component::Proxy.selector(plan)));
     }
     if plan.metrics.is_some() {
-        out.push(services::metrics(plan, part_selector(plan, Part::Node)));
+        out.push(services::metrics(plan, Component::Node.selector(plan)));
         // The Sentinels' exporters: a Service of their own, so their series
         // carry their own `job` (the ServiceMonitor selects both Services by
         // their common labels).
-        let mut sentinels = services::metrics(plan, part_selector(plan, Part::Sentinel));
+        let mut sentinels = services::metrics(plan, Component::Sentinel.selector(plan));
         sentinels.metadata.name = Some(s.sentinel_metrics.clone());
         out.push(sentinels);
     }
     out
 }
 
-fn secret_volume(volume: &str, secret: &str, keys: &[&str]) -> Volume {
-    Volume {
-        name: volume.into(),
-        secret: Some(SecretVolumeSource {
-            secret_name: Some(secret.into()),
-            default_mode: Some(0o440),
-            items: Some(keys.iter().map(|k| KeyToPath { key: (*k).into(), path: (*k).into(), mode: None }).collect()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn port(name: &str, number: u16) -> ContainerPort {
-    ContainerPort {
-        name: Some(name.into()),
-        container_port: number.into(),
-        protocol: Some("TCP".into()),
-        ..Default::default()
-    }
-}
-
-fn script_probe(script: &str, kind: &str, initial_delay: i32, period: i32, failures: i32) -> Probe {
-    let mut p = exec_probe(kind, initial_delay, period, failures);
-    if let Some(exec) = p.exec.as_mut() {
-        exec.command = Some(vec!["sh".into(), format!("{}/{script}", paths::CONFIG_DIR), kind.into()]);
-    }
-    p
-}
-
-fn small(cpu_limit: &str, memory: &str) -> Resources {
-    Resources {
-        cpu_request: "10m".into(),
-        cpu_limit: cpu_limit.into(),
-        memory_request: memory.into(),
-        memory_limit: memory.into(),
-    }
-}
-
-fn pod_spec(
-    plan: &Plan,
-    part: Part,
-    init: Vec<Container>,
-    containers: Vec<Container>,
-    volumes: Vec<Volume>,
-    grace: i64,
-) -> PodSpec {
-    PodSpec {
-        service_account_name: Some(plan.names.service_account.clone()),
-        automount_service_account_token: Some(false),
-        enable_service_links: Some(false),
-        termination_grace_period_seconds: Some(grace),
-        security_context: Some(pod_security_context()),
-        // Soft: spread the pods of each part over nodes when there are nodes.
-        affinity: Some(spread(part_selector(plan, part))),
-        init_containers: (!init.is_empty()).then_some(init),
-        containers,
-        volumes: Some(volumes),
-        ..Default::default()
-    }
-}
-
-fn template(plan: &Plan, part: Part, checksums: &[(String, String)], spec: PodSpec) -> PodTemplateSpec {
-    PodTemplateSpec {
-        metadata: Some(ObjectMeta {
-            labels: Some(part_labels(plan, part)),
-            annotations: Some(checksums.iter().cloned().collect()),
-            ..Default::default()
-        }),
-        spec: Some(spec),
-    }
-}
-
-fn stateful_set(
-    plan: &Plan,
-    name: &str,
-    service: &str,
-    replicas: i32,
-    template: PodTemplateSpec,
-    claims: Option<Vec<PersistentVolumeClaim>>,
-) -> StatefulSet {
-    let part = template.metadata.as_ref().and_then(|m| m.labels.as_ref()).and_then(|l| l.get(COMPONENT_LABEL)).cloned();
-    let mut labels = plan.labels();
-    labels.extend(part.map(|p| (COMPONENT_LABEL.to_string(), p)));
-    let selector_labels: BTreeMap<String, String> = labels
-        .iter()
-        .filter(|(k, _)| plan.selector().contains_key(*k) || *k == COMPONENT_LABEL)
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    StatefulSet {
-        metadata: object_meta(name, &plan.namespace, labels),
-        spec: Some(StatefulSetSpec {
-            replicas: Some(replicas),
-            service_name: Some(service.into()),
-            selector: selector(selector_labels),
-            pod_management_policy: Some("Parallel".into()),
-            update_strategy: Some(StatefulSetUpdateStrategy {
-                type_: Some("RollingUpdate".into()),
-                ..Default::default()
-            }),
-            persistent_volume_claim_retention_policy: claims.as_ref().map(|_| {
-                StatefulSetPersistentVolumeClaimRetentionPolicy {
-                    when_deleted: Some("Retain".into()),
-                    when_scaled: Some("Retain".into()),
-                }
-            }),
-            revision_history_limit: Some(10),
-            template,
-            volume_claim_templates: claims,
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-/// The exporter sidecar (workloads' own) scraping `port` on localhost as the
-/// internal user `exporter`, whose password the init container writes into
-/// the sidecar's memory volume. That user may not run CONFIG (it would show
-/// `masterauth`), and a Sentinel has no CONFIG: INFO gives maxmemory.
-fn internal_exporter(plan: &Plan, port: u16) -> Option<Container> {
-    let mut exporter = exporter_container(plan)?;
-    let mut vars: Vec<_> = exporter
-        .env
-        .take()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| e.name != "REDIS_EXPORTER_CONFIG_COMMAND")
-        .map(|e| if e.name == "REDIS_ADDR" { env("REDIS_ADDR", &format!("redis://localhost:{port}")) } else { e })
-        .collect();
-    vars.push(env("REDIS_USER", "exporter"));
-    vars.push(env("REDIS_EXPORTER_CONFIG_COMMAND", "-"));
-    exporter.env = Some(vars);
-    Some(exporter)
-}
-
-/// The init container `config` of a pod: runs a script of the ConfigMap
-/// before the pod's containers start.
-fn init_container(image: &str, command: Option<Vec<String>>, mounts: Vec<VolumeMount>) -> Container {
-    Container {
-        name: "config".into(),
-        image: Some(image.to_string()),
-        image_pull_policy: pull_policy(image),
-        command,
-        resources: Some(resources(&small("100m", "32Mi"))),
-        security_context: Some(restricted()),
-        volume_mounts: Some(mounts),
-        ..Default::default()
-    }
-}
-
-fn node_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String)]) -> StatefulSet {
-    let script = |arg: &str| Some(vec!["sh".into(), format!("{}/node.sh", paths::CONFIG_DIR), arg.into()]);
+/// The Redis pods of mode sentinel: one StatefulSet, roles decided at run time.
+fn node_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &Checksums) -> StatefulSet {
     let mut init_mounts = vec![mount("config", paths::CONFIG_DIR, true), mount("internal", INTERNAL_DIR, true)];
     let mut volumes = vec![
         config_volume(plan),
         secret_volume("credentials", &plan.names.secret, &[PASSWORD_KEY]),
         secret_volume("internal", &s.internal_secret, &INTERNAL_KEYS),
         memory_dir("run"),
-        Volume {
-            name: "tmp".into(),
-            empty_dir: Some(EmptyDirVolumeSource { medium: None, size_limit: Some(Quantity("64Mi".into())) }),
-            ..Default::default()
-        },
+        tmp_dir(),
     ];
     let mut containers = vec![Container {
         name: "redis".into(),
         image: Some(plan.redis_image.clone()),
         image_pull_policy: pull_policy(&plan.redis_image),
-        command: script("start"),
+        command: Some(script("node.sh", &["start"])),
         ports: Some(vec![port("redis", plan.port)]),
         resources: Some(resources(&plan.master)),
         security_context: Some(restricted()),
         // node.sh may wait for the Sentinels (a failover in progress) before
         // Redis starts: liveness counts only once Redis answered.
-        startup_probe: Some(exec_probe("liveness", 5, 5, 60)),
-        liveness_probe: Some(exec_probe("liveness", 0, 10, 6)),
-        readiness_probe: Some(exec_probe("readiness", 5, 5, 3)),
+        startup_probe: Some(exec_probe("probe.sh", "liveness", 5, 5, 60)),
+        liveness_probe: Some(exec_probe("probe.sh", "liveness", 0, 10, 6)),
+        readiness_probe: Some(exec_probe("probe.sh", "readiness", 5, 5, 3)),
         volume_mounts: Some(vec![
             mount("config", paths::CONFIG_DIR, true),
             mount("credentials", paths::SECRET_DIR, true),
@@ -441,41 +248,33 @@ fn node_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String
         ]),
         ..Default::default()
     }];
-    if let Some(exporter) = internal_exporter(plan, plan.port) {
+    if let Some(exporter) = exporter_container(plan, plan.port, Some("exporter")) {
         containers.push(exporter);
         volumes.push(memory_dir("exporter-run"));
         init_mounts.push(mount("exporter-run", paths::EXPORTER_DIR, false));
     }
-    let init = init_container(&plan.redis_image, script("init"), init_mounts);
-    let claim = super::workloads::data_claim(plan, part_labels(plan, Part::Node));
-    let spec = pod_spec(plan, Part::Node, vec![init], containers, volumes, plan.termination_grace_period_seconds);
-    stateful_set(
-        plan,
-        &s.nodes,
-        &plan.names.headless,
-        plan.pod_count(),
-        template(plan, Part::Node, checksums, spec),
-        Some(vec![claim]),
-    )
+    let pod = Pod {
+        init: vec![pod::init_container(&plan.redis_image, script("node.sh", &["init"]), "32Mi", init_mounts)],
+        containers,
+        volumes,
+        grace_seconds: plan.termination_grace_period_seconds,
+        spread: Component::Node.selector(plan),
+    };
+    let template = pod::template(plan, Component::Node, checksums, pod);
+    pod::stateful_set(plan, &s.nodes, Component::Node, &plan.names.headless, plan.pod_count(), template, true)
 }
 
-fn sentinel_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String)]) -> StatefulSet {
-    let script = |arg: &str| Some(vec!["sh".into(), format!("{}/sentinel.sh", paths::CONFIG_DIR), arg.into()]);
+fn sentinel_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &Checksums) -> StatefulSet {
     let container = Container {
         name: "sentinel".into(),
         image: Some(plan.redis_image.clone()),
         image_pull_policy: pull_policy(&plan.redis_image),
-        command: script("start"),
+        command: Some(script("sentinel.sh", &["start"])),
         ports: Some(vec![port("sentinel", SENTINEL_PORT)]),
-        resources: Some(resources(&Resources {
-            cpu_request: "50m".into(),
-            cpu_limit: "250m".into(),
-            memory_request: "64Mi".into(),
-            memory_limit: "128Mi".into(),
-        })),
+        resources: Some(small(["50m", "250m"], ["64Mi", "128Mi"])),
         security_context: Some(restricted()),
-        liveness_probe: Some(script_probe("sentinel-probe.sh", "liveness", 30, 10, 6)),
-        readiness_probe: Some(script_probe("sentinel-probe.sh", "readiness", 5, 5, 3)),
+        liveness_probe: Some(exec_probe("sentinel-probe.sh", "liveness", 30, 10, 6)),
+        readiness_probe: Some(exec_probe("sentinel-probe.sh", "readiness", 5, 5, 3)),
         volume_mounts: Some(vec![
             mount("config", paths::CONFIG_DIR, true),
             mount("credentials", paths::SECRET_DIR, true),
@@ -488,12 +287,13 @@ fn sentinel_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, St
     let mut init = vec![];
     let mut internal_keys = vec!["sentinel-password"];
     let mut volumes = vec![config_volume(plan), secret_volume("credentials", &plan.names.secret, &[PASSWORD_KEY])];
-    if let Some(exporter) = internal_exporter(plan, SENTINEL_PORT) {
+    if let Some(exporter) = exporter_container(plan, SENTINEL_PORT, Some("exporter")) {
         containers.push(exporter);
         internal_keys.push("exporter-password");
-        init.push(init_container(
+        init.push(pod::init_container(
             &plan.redis_image,
-            script("init"),
+            script("sentinel.sh", &["init"]),
+            "32Mi",
             vec![
                 mount("config", paths::CONFIG_DIR, true),
                 mount("internal", INTERNAL_DIR, true),
@@ -506,22 +306,17 @@ fn sentinel_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, St
     if plan.metrics.is_some() {
         volumes.push(memory_dir("exporter-run"));
     }
-    let spec = pod_spec(plan, Part::Sentinel, init, containers, volumes, 10);
-    stateful_set(
-        plan,
-        &s.sentinel,
-        &s.sentinel_headless,
-        s.count,
-        template(plan, Part::Sentinel, checksums, spec),
-        None,
-    )
+    let pod = Pod { init, containers, volumes, grace_seconds: 10, spread: Component::Sentinel.selector(plan) };
+    let template = pod::template(plan, Component::Sentinel, checksums, pod);
+    pod::stateful_set(plan, &s.sentinel, Component::Sentinel, &s.sentinel_headless, s.count, template, false)
 }
 
-fn proxy_deployment(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String)]) -> Deployment {
-    let health = |delay| super::workloads::http_probe("/healthz", "health", delay);
-    let init = init_container(
+fn proxy_deployment(plan: &Plan, s: &SentinelPlan, checksums: &Checksums) -> Deployment {
+    let health = |delay| http_probe("/healthz", "health", delay);
+    let init = pod::init_container(
         &s.proxy_image,
-        Some(vec!["sh".into(), format!("{}/proxy.sh", paths::CONFIG_DIR)]),
+        script("proxy.sh", &[]),
+        "32Mi",
         vec![
             mount("config", paths::CONFIG_DIR, true),
             mount("internal", INTERNAL_DIR, true),
@@ -534,12 +329,7 @@ fn proxy_deployment(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String)
         image_pull_policy: pull_policy(&s.proxy_image),
         command: Some(vec!["haproxy".into(), "-db".into(), "-f".into(), format!("{PROXY_DIR}/haproxy.cfg")]),
         ports: Some(vec![port("redis", plan.port), port("health", PROXY_HEALTH_PORT)]),
-        resources: Some(resources(&Resources {
-            cpu_request: "50m".into(),
-            cpu_limit: "500m".into(),
-            memory_request: "64Mi".into(),
-            memory_limit: "128Mi".into(),
-        })),
+        resources: Some(small(["50m", "500m"], ["64Mi", "128Mi"])),
         security_context: Some(restricted()),
         liveness_probe: Some(health(10)),
         readiness_probe: Some(health(2)),
@@ -551,37 +341,33 @@ fn proxy_deployment(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String)
         secret_volume("internal", &s.internal_secret, &["exporter-password"]),
         memory_dir("run"),
     ];
-    let spec = pod_spec(plan, Part::Proxy, vec![init], vec![container], volumes, 30);
+    let pod = Pod {
+        init: vec![init],
+        containers: vec![container],
+        volumes,
+        grace_seconds: 30,
+        spread: Component::Proxy.selector(plan),
+    };
     Deployment {
-        metadata: object_meta(&s.proxy, &plan.namespace, part_labels(plan, Part::Proxy)),
+        metadata: object_meta(&s.proxy, &plan.namespace, Component::Proxy.labels(plan)),
         spec: Some(DeploymentSpec {
             replicas: Some(PROXY_REPLICAS),
-            selector: selector(part_selector(plan, Part::Proxy)),
+            selector: selector(Component::Proxy.selector(plan)),
             revision_history_limit: Some(10),
-            template: template(plan, Part::Proxy, checksums, spec),
+            template: pod::template(plan, Component::Proxy, checksums, pod),
             ..Default::default()
         }),
         ..Default::default()
     }
 }
 
-/// At most one pod of each part down by eviction: the Redis pods keep a
+/// At most one pod of each kind down by eviction: the Redis pods keep a
 /// primary or a replica to promote, the Sentinels keep their majority (3 or
-/// more), HAProxy keeps one of its two pods. Unhealthy pods may always be
-/// evicted, so a broken pod never blocks a drain.
+/// more), HAProxy keeps one of its two pods.
 fn disruption_budgets(plan: &Plan, s: &SentinelPlan) -> Vec<PodDisruptionBudget> {
-    [(plan.release.clone(), Part::Node), (s.sentinel.clone(), Part::Sentinel), (s.proxy.clone(), Part::Proxy)]
+    [(&plan.release, Component::Node), (&s.sentinel, Component::Sentinel), (&s.proxy, Component::Proxy)]
         .into_iter()
-        .map(|(name, part)| PodDisruptionBudget {
-            metadata: object_meta(&name, &plan.namespace, part_labels(plan, part)),
-            spec: Some(PodDisruptionBudgetSpec {
-                max_unavailable: Some(IntOrString::Int(1)),
-                selector: Some(selector(part_selector(plan, part))),
-                unhealthy_pod_eviction_policy: Some("AlwaysAllow".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        })
+        .map(|(name, c)| one_at_a_time(plan, name, c.labels(plan), c.selector(plan)))
         .collect()
 }
 
@@ -596,8 +382,8 @@ fn namespace_peer(ns: &str) -> NetworkPolicyPeer {
     }
 }
 
-fn pods_peer(plan: &Plan, part: Part) -> NetworkPolicyPeer {
-    NetworkPolicyPeer { pod_selector: Some(selector(part_selector(plan, part))), ..Default::default() }
+fn pods_peer(plan: &Plan, part: Component) -> NetworkPolicyPeer {
+    NetworkPolicyPeer { pod_selector: Some(selector(part.selector(plan))), ..Default::default() }
 }
 
 fn dns_egress() -> NetworkPolicyEgressRule {
@@ -626,18 +412,18 @@ fn dns_egress() -> NetworkPolicyEgressRule {
 fn network_policies(plan: &Plan, s: &SentinelPlan) -> Vec<NetworkPolicy> {
     let namespaces: Vec<NetworkPolicyPeer> = plan.secret_namespaces().into_iter().map(namespace_peer).collect();
     let policy =
-        |name: &str, part: Part, ingress: Vec<NetworkPolicyIngressRule>, egress: Vec<NetworkPolicyEgressRule>| {
+        |name: &str, part: Component, ingress: Vec<NetworkPolicyIngressRule>, egress: Vec<NetworkPolicyEgressRule>| {
             NetworkPolicy {
-                metadata: object_meta(name, &plan.namespace, part_labels(plan, part)),
+                metadata: object_meta(name, &plan.namespace, part.labels(plan)),
                 spec: Some(NetworkPolicySpec {
-                    pod_selector: Some(selector(part_selector(plan, part))),
+                    pod_selector: Some(selector(part.selector(plan))),
                     policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
                     ingress: Some(ingress),
                     egress: Some(egress),
                 }),
             }
         };
-    let to = |part: Part, port: u16| NetworkPolicyEgressRule {
+    let to = |part: Component, port: u16| NetworkPolicyEgressRule {
         to: Some(vec![pods_peer(plan, part)]),
         ports: Some(vec![tcp(port)]),
     };
@@ -659,21 +445,21 @@ fn network_policies(plan: &Plan, s: &SentinelPlan) -> Vec<NetworkPolicy> {
     vec![
         policy(
             &plan.release,
-            Part::Node,
+            Component::Node,
             node_ingress.into_iter().chain(scrape.clone()).collect(),
-            vec![to(Part::Node, plan.port), to(Part::Sentinel, SENTINEL_PORT), dns_egress()],
+            vec![to(Component::Node, plan.port), to(Component::Sentinel, SENTINEL_PORT), dns_egress()],
         ),
         policy(
             &s.sentinel,
-            Part::Sentinel,
+            Component::Sentinel,
             sentinel_ingress.into_iter().chain(scrape).collect(),
-            vec![to(Part::Node, plan.port), to(Part::Sentinel, SENTINEL_PORT), dns_egress()],
+            vec![to(Component::Node, plan.port), to(Component::Sentinel, SENTINEL_PORT), dns_egress()],
         ),
         policy(
             &s.proxy,
-            Part::Proxy,
+            Component::Proxy,
             vec![NetworkPolicyIngressRule { from: Some(proxy_peers), ports: Some(vec![tcp(plan.port)]) }],
-            vec![to(Part::Node, plan.port), dns_egress()],
+            vec![to(Component::Node, plan.port), dns_egress()],
         ),
     ]
 }
@@ -684,13 +470,10 @@ pub fn build(plan: &Plan, s: &SentinelPlan, sealed: Option<&SealedData>) -> Buil
     let credentials = secrets::sealed_secrets(plan, sealed, &mut warnings);
     let internal = internal_secret(plan, s, sealed, &mut warnings);
     let config = config_map(plan, s);
-    let checksums = vec![
-        (CONFIG_CHECKSUM.to_string(), sha256_of(&config.data)),
-        (
-            SECRET_CHECKSUM.to_string(),
-            sha256_of(&(credentials.first().map(|c| &c.spec.encrypted_data), &internal.spec.encrypted_data)),
-        ),
-    ];
+    let checksums = Checksums {
+        config: sha256_of(&config.data),
+        secret: sha256_of(&(credentials.first().map(|c| &c.spec.encrypted_data), &internal.spec.encrypted_data)),
+    };
 
     let mut out = vec![Manifest::typed(&policy::namespace(plan)), Manifest::typed(&service_account(plan))];
     out.extend(credentials.iter().map(SealedSecret::manifest));
@@ -709,7 +492,9 @@ pub fn build(plan: &Plan, s: &SentinelPlan, sealed: Option<&SealedData>) -> Buil
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::COMPONENT_LABEL;
     use crate::profile::Profile;
+    use k8s_openapi::api::core::v1::PodSpec;
 
     const SENTINEL: &str = "mode = \"sentinel\"\nreplica_count = 2\n";
 

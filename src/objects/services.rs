@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::meta::object_meta;
-use crate::plan::{COMPONENT_LABEL, LoadBalancer, METRICS_PORT, Plan, Role};
+use super::meta::{Component, object_meta};
+use crate::plan::{LoadBalancer, METRICS_PORT, Plan, Role};
 
 /// MetalLB picks the address from this annotation (`spec.loadBalancerIP` is deprecated).
 pub const METALLB_IPS: &str = "metallb.universe.tf/loadBalancerIPs";
@@ -107,7 +107,7 @@ pub fn metrics(plan: &Plan, selector: BTreeMap<String, String>) -> Service {
     service(
         plan,
         &plan.names.metrics,
-        metrics_labels(plan),
+        Component::Metrics.labels(plan),
         ServiceSpec {
             type_: Some("ClusterIP".into()),
             selector: Some(selector),
@@ -115,17 +115,4 @@ pub fn metrics(plan: &Plan, selector: BTreeMap<String, String>) -> Service {
             ..Default::default()
         },
     )
-}
-
-/// Labels of the metrics Service, which the ServiceMonitor selects.
-pub fn metrics_labels(plan: &Plan) -> BTreeMap<String, String> {
-    let mut l = plan.labels();
-    l.insert(COMPONENT_LABEL.into(), "metrics".into());
-    l
-}
-
-pub fn metrics_selector(plan: &Plan) -> BTreeMap<String, String> {
-    let mut s = plan.selector();
-    s.insert(COMPONENT_LABEL.into(), "metrics".into());
-    s
 }
