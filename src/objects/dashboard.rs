@@ -646,10 +646,7 @@ pub fn config_map(plan: &Plan) -> Option<ConfigMap> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn plan(text: &str) -> Plan {
-        Plan::resolve(&crate::profile::Profile::parse("t.toml", text).unwrap()).unwrap()
-    }
+    use crate::objects::fixture::plan;
 
     #[test]
     fn panels_do_not_overlap_and_fit_the_grid() {

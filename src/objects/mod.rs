@@ -9,7 +9,6 @@ pub mod monitoring;
 mod pod;
 mod policy;
 pub mod secrets;
-pub mod sentinel;
 mod services;
 mod workloads;
 
@@ -84,32 +83,26 @@ pub struct Built {
     pub warnings: Vec<String>,
 }
 
-/// Every object of the release, in apply order.
+/// Every object of the release, in apply order (both topologies).
 pub fn build(plan: &Plan, sealed: Option<&SealedData>) -> Built {
-    if let Some(s) = &plan.sentinel {
-        return sentinel::build(plan, s, sealed);
-    }
     let mut warnings = Vec::new();
-    let credentials = secrets::sealed_secrets(plan, sealed, &mut warnings);
+    let secrets = secrets::sealed_secrets(plan, sealed, &mut warnings);
     let config = config::config_map(plan);
-    let checksums = pod::Checksums {
-        config: meta::sha256_of(&config.data),
-        secret: meta::sha256_of(&credentials.first().map(|s| &s.spec.encrypted_data)),
-    };
+    let checksums = pod::Checksums { config: meta::sha256_of(&config.data), secret: secrets::checksum(plan, &secrets) };
 
     let mut out = vec![Manifest::typed(&policy::namespace(plan)), Manifest::typed(&workloads::service_account(plan))];
-    out.extend(credentials.iter().map(CustomResource::manifest));
+    out.extend(secrets.iter().map(CustomResource::manifest));
     out.push(Manifest::typed(&config));
     out.extend(services::services(plan).iter().map(Manifest::typed));
-    out.extend(workloads::stateful_sets(plan, &checksums).iter().map(Manifest::typed));
-    out.extend(workloads::disruption_budget(plan).iter().map(Manifest::typed));
-    out.push(Manifest::typed(&policy::network_policy(plan)));
+    out.extend(workloads::workloads(plan, &checksums));
+    out.extend(workloads::disruption_budgets(plan).iter().map(Manifest::typed));
+    out.extend(policy::network_policies(plan).iter().map(Manifest::typed));
     out.extend(monitoring_objects(plan));
     Built { manifests: out, warnings }
 }
 
 /// The ServiceMonitor, PrometheusRule and dashboard ConfigMap the profile
-/// asks for, last in apply order (both modes).
+/// asks for, last in apply order.
 fn monitoring_objects(plan: &Plan) -> Vec<Manifest> {
     let mut out = Vec::new();
     if let Some(sm) = monitoring::service_monitor(plan) {
@@ -122,19 +115,54 @@ fn monitoring_objects(plan: &Plan) -> Vec<Manifest> {
     out
 }
 
+/// What the unit tests of every object module build from.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod fixture {
+    use super::{Built, Plan, build};
     use crate::profile::Profile;
 
-    fn objects(text: &str) -> Vec<Manifest> {
-        let plan = Plan::resolve(&Profile::parse("t.toml", text).unwrap()).unwrap();
-        build(&plan, None).manifests
+    /// The smallest sentinel-mode profile.
+    pub const SENTINEL: &str = "mode = \"sentinel\"\nreplica_count = 2\n";
+
+    pub fn plan(text: &str) -> Plan {
+        Plan::resolve(&Profile::parse("t.toml", text).unwrap()).unwrap()
     }
 
-    fn kinds(text: &str) -> Vec<(String, String)> {
-        objects(text).into_iter().map(|m| (m.kind.to_string(), m.name)).collect()
+    /// Every object of the profile `text`, without sealed data.
+    pub fn built(text: &str) -> Built {
+        build(&plan(text), None)
     }
+
+    /// (kind, name) of every object, in apply order.
+    pub fn kinds(text: &str) -> Vec<(String, String)> {
+        built(text).manifests.into_iter().map(|m| (m.kind.to_string(), m.name)).collect()
+    }
+
+    /// The object of type `T` named `name`.
+    pub fn get<T: serde::de::DeserializeOwned + k8s_openapi::Resource>(text: &str, name: &str) -> Option<T> {
+        let m = built(text).manifests.into_iter().find(|m| m.kind == T::KIND && m.name == name)?;
+        Some(serde_yaml::from_value(m.value()).unwrap())
+    }
+
+    /// The object `kind` `name` as a YAML value (for the custom resources).
+    pub fn yaml(text: &str, kind: &str, name: &str) -> serde_yaml::Value {
+        built(text).manifests.into_iter().find(|m| m.kind == kind && m.name == name).unwrap().value()
+    }
+
+    /// The pod spec of the StatefulSet `name`.
+    pub fn pod(text: &str, name: &str) -> k8s_openapi::api::core::v1::PodSpec {
+        get::<k8s_openapi::api::apps::v1::StatefulSet>(text, name).unwrap().spec.unwrap().template.spec.unwrap()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::Service;
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+    use super::fixture::{SENTINEL, built, get, kinds, plan, pod};
+    use super::*;
+    use crate::profile::Profile;
 
     fn has(text: &str, kind: &str, name: &str) -> bool {
         kinds(text).contains(&(kind.to_string(), name.to_string()))
@@ -175,15 +203,14 @@ mod tests {
             "labels = { team = \"007\", enabled = \"true\", n = \"1e3\" }\nreplica_count = 0",
         ];
         for text in profiles {
-            let manifests = objects(text);
+            let manifests = built(text).manifests;
             assert!(manifests.iter().any(|m| m.yaml.contains(": |\n")), "a literal block is among them");
         }
     }
 
     #[test]
     fn without_sealed_data_placeholders_are_marked_and_warned_about() {
-        let plan = Plan::resolve(&Profile::parse("t.toml", "").unwrap()).unwrap();
-        let built = build(&plan, None);
+        let built = built("");
         assert_eq!(built.warnings.len(), 1);
         let sealed: Vec<_> = built.manifests.iter().filter(|m| m.kind == "SealedSecret").collect();
         assert_eq!(sealed.len(), 2);
@@ -195,7 +222,7 @@ mod tests {
 
     #[test]
     fn sealed_data_replaces_placeholders_and_changes_the_secret_checksum() {
-        let plan = Plan::resolve(&Profile::parse("t.toml", "replica_namespaces = []").unwrap()).unwrap();
+        let plan = plan("replica_namespaces = []");
         let checksum = |sealed: Option<&SealedData>| {
             let built = build(&plan, sealed);
             let sts = built.manifests.iter().find(|m| m.kind == "StatefulSet").unwrap();
@@ -209,5 +236,83 @@ mod tests {
         data.secrets.get_mut("redis").unwrap().insert("redis-password".into(), "AgBBBB==".into());
         assert_ne!(sealed_sum, checksum(Some(&data)).1);
         assert_ne!(sealed_sum, checksum(None).1);
+    }
+
+    fn errors(text: &str) -> Vec<(String, String)> {
+        Plan::resolve(&Profile::parse("t.toml", text).unwrap())
+            .expect_err("should be refused")
+            .into_iter()
+            .map(|d| (d.key, d.message))
+            .collect()
+    }
+
+    // Plan tests of mode sentinel: they move to src/plan/ with the ACL rules.
+    #[test]
+    fn sentinel_settings_resolve_with_a_majority_quorum() {
+        let p = plan(SENTINEL);
+        let s = p.sentinel.as_ref().unwrap();
+        assert_eq!((s.count, s.quorum, s.down_after_ms, s.failover_timeout_ms), (3, 2, 5000, 10000));
+        assert_eq!(plan(&format!("{SENTINEL}sentinel_count = 5\n")).sentinel.unwrap().quorum, 3);
+        assert_eq!(s.node_dns_suffix, ".redis-shared-headless.redis.svc.cluster.local");
+        assert!(plan("").sentinel.is_none());
+    }
+
+    #[test]
+    fn sentinel_mode_refuses_what_cannot_fail_over() {
+        let e = errors(
+            "mode = \"sentinel\"\nreplica_count = 0\nsentinel_count = 4\nport = 26379\nproxy_image = \"haproxy\"\nsentinel_down_after_ms = 10\n",
+        );
+        let keys: Vec<_> = e.iter().map(|e| e.0.as_str()).collect();
+        assert_eq!(keys, ["replica_count", "port", "sentinel_count", "sentinel_down_after_ms", "proxy_image"], "{e:?}");
+        assert!(errors("mode = \"cluster\"\n")[0].1.contains("replication, sentinel"));
+    }
+
+    #[test]
+    fn objects_of_sentinel_mode() {
+        let k = kinds(SENTINEL);
+        for (kind, name) in [
+            ("StatefulSet", "redis-shared-node"),
+            ("StatefulSet", "redis-shared-sentinel"),
+            ("Deployment", "redis-shared-proxy"),
+            ("Service", "redis-shared-master"),
+            ("Service", "redis-shared-sentinel"),
+            ("Service", "redis-shared-sentinel-headless"),
+            ("SealedSecret", "redis-shared-internal"),
+            ("PodDisruptionBudget", "redis-shared-sentinel"),
+            ("PodDisruptionBudget", "redis-shared-proxy"),
+            ("NetworkPolicy", "redis-shared-sentinel"),
+            ("NetworkPolicy", "redis-shared-proxy"),
+        ] {
+            assert!(k.contains(&(kind.to_string(), name.to_string())), "{kind} {name}: {k:?}");
+        }
+        // No fixed primary: one StatefulSet for every Redis pod.
+        assert!(!k.contains(&("StatefulSet".to_string(), "redis-shared-master".to_string())));
+        assert_eq!(k[0].0, "Namespace");
+        let tail: Vec<_> = k[k.len() - 3..].iter().map(|(kind, name)| (kind.as_str(), name.as_str())).collect();
+        assert_eq!(
+            tail,
+            [
+                ("ServiceMonitor", "redis-shared"),
+                ("PrometheusRule", "redis-shared"),
+                ("ConfigMap", "redis-shared-redis-dashboard")
+            ]
+        );
+    }
+
+    #[test]
+    fn without_metrics_the_sentinels_have_no_exporter() {
+        let text = format!("{SENTINEL}enable_metrics = false\nenable_service_monitor = false\n");
+        let sentinel = pod(&text, "redis-shared-sentinel");
+        assert!(sentinel.containers.iter().all(|c| c.name != "metrics"));
+        assert!(sentinel.init_containers.is_none());
+        assert!(sentinel.volumes.iter().flatten().all(|v| v.name != "exporter-run"));
+        let internal = sentinel.volumes.iter().flatten().find(|v| v.name == "internal").unwrap();
+        assert_eq!(internal.secret.as_ref().unwrap().items.as_ref().unwrap().len(), 1);
+        assert!(get::<Service>(&text, "redis-shared-sentinel-metrics").is_none());
+        let policy: NetworkPolicy = get(&text, "redis-shared-sentinel").unwrap();
+        assert_eq!(policy.spec.unwrap().ingress.unwrap().len(), 1);
+        assert!(!config::config_files(&plan(&text))["sentinel.sh"].contains("user exporter"));
+        let k = kinds(&text);
+        assert!(k.iter().all(|(kind, _)| kind != "PrometheusRule" && kind != "ServiceMonitor"), "{k:?}");
     }
 }

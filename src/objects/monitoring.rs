@@ -477,10 +477,7 @@ pub fn prometheus_rule(plan: &Plan) -> Option<PrometheusRule> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn plan(text: &str) -> Plan {
-        Plan::resolve(&crate::profile::Profile::parse("t.toml", text).unwrap()).unwrap()
-    }
+    use crate::objects::fixture::plan;
 
     fn alerts(p: &Plan) -> Vec<AlertRule> {
         prometheus_rule(p).unwrap().spec.groups.into_iter().flat_map(|g| g.rules).collect()

@@ -1,20 +1,29 @@
-//! Workloads: the ServiceAccount, the primary and replica StatefulSets (init
-//! container, Redis, exporter sidecar), and the PodDisruptionBudget.
+//! Workloads: the ServiceAccount; in mode replication the primary and replica
+//! StatefulSets (init container, Redis, exporter sidecar); in mode sentinel
+//! the Redis pods in one StatefulSet `<release>-node` (roles are decided at
+//! run time), the Sentinels in their own, and an HAProxy Deployment behind
+//! `<release>-master` and `<release>-external` that sends clients to
+//! whichever pod answers `role:master`; and the PodDisruptionBudgets.
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::StatefulSet;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet};
 use k8s_openapi::api::core::v1::{Container, ServiceAccount};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::Manifest;
 use super::meta::{Component, object_meta, selector};
 use super::pod::{
     self, Checksums, DATA_VOLUME, Pod, config_volume, env, exec_probe, http_probe, memory_dir, mount, port,
-    pull_policy, resources, restricted, script, secret_volume, tmp_dir,
+    pull_policy, resources, restricted, script, secret_volume, small, tmp_dir,
 };
-use crate::plan::{METRICS_PORT, PASSWORD_KEY, Plan, Role};
-use crate::render::paths;
+use super::secrets::INTERNAL_KEYS;
+use crate::plan::{METRICS_PORT, PASSWORD_KEY, PROXY_HEALTH_PORT, Plan, Role, SENTINEL_PORT, SentinelPlan};
+use crate::render::paths::{self, INTERNAL_DIR, PROXY_DIR, SENTINEL_DIR};
+
+/// HAProxy pods: two, so one can be rescheduled while the other serves.
+pub const PROXY_REPLICAS: i32 = 2;
 
 pub fn service_account(plan: &Plan) -> ServiceAccount {
     ServiceAccount {
@@ -67,7 +76,7 @@ fn redis_container(plan: &Plan, role: Role) -> Container {
 /// password file the init container writes into its memory volume. As the
 /// internal user `user` (mode sentinel), which may not run CONFIG (it would
 /// show `masterauth`; a Sentinel has no CONFIG): INFO gives maxmemory.
-pub(super) fn exporter_container(plan: &Plan, target: u16, user: Option<&str>) -> Option<Container> {
+fn exporter_container(plan: &Plan, target: u16, user: Option<&str>) -> Option<Container> {
     let m = plan.metrics.as_ref()?;
     let mut env_vars = vec![
         env("REDIS_ADDR", &format!("redis://localhost:{target}")),
@@ -125,19 +134,28 @@ fn stateful_set(plan: &Plan, role: Role, checksums: &Checksums) -> StatefulSet {
     pod::stateful_set(plan, name, component, &plan.names.headless, replicas, template, true)
 }
 
-/// The primary's StatefulSet, then the replicas' (when there are replicas).
-pub fn stateful_sets(plan: &Plan, checksums: &Checksums) -> Vec<StatefulSet> {
-    let mut out = vec![stateful_set(plan, Role::Master, checksums)];
-    if plan.replica_count > 0 {
-        out.push(stateful_set(plan, Role::Replica, checksums));
-    }
-    out
+/// The pods of the release, in apply order: the primary's StatefulSet, then
+/// the replicas' (when there are replicas); or the Redis pods, the Sentinels
+/// and HAProxy.
+pub fn workloads(plan: &Plan, checksums: &Checksums) -> Vec<Manifest> {
+    let Some(s) = &plan.sentinel else {
+        let mut out = vec![Manifest::typed(&stateful_set(plan, Role::Master, checksums))];
+        if plan.replica_count > 0 {
+            out.push(Manifest::typed(&stateful_set(plan, Role::Replica, checksums)));
+        }
+        return out;
+    };
+    vec![
+        Manifest::typed(&node_stateful_set(plan, s, checksums)),
+        Manifest::typed(&sentinel_stateful_set(plan, s, checksums)),
+        Manifest::typed(&proxy_deployment(plan, s, checksums)),
+    ]
 }
 
 /// A budget over the pods `selector` picks: at most one down at a time by
 /// eviction. Unhealthy pods may always be evicted, so a broken pod never
 /// blocks a drain.
-pub(super) fn one_at_a_time(
+fn one_at_a_time(
     plan: &Plan,
     name: &str,
     labels: BTreeMap<String, String>,
@@ -155,9 +173,214 @@ pub(super) fn one_at_a_time(
     }
 }
 
-/// One budget over every Redis pod. With a single pod it would be a no-op
-/// (maxUnavailable 1) or block drains forever (minAvailable 1), so none is
-/// emitted.
-pub fn disruption_budget(plan: &Plan) -> Option<PodDisruptionBudget> {
-    (plan.pod_count() >= 2).then(|| one_at_a_time(plan, &plan.release, plan.labels(), plan.selector()))
+/// Mode replication: one budget over every Redis pod. With a single pod it
+/// would be a no-op (maxUnavailable 1) or block drains forever (minAvailable
+/// 1), so none is emitted. Mode sentinel: one per kind of pod; the Redis pods
+/// keep a primary or a replica to promote, the Sentinels keep their majority
+/// (3 or more), HAProxy keeps one of its two pods.
+pub fn disruption_budgets(plan: &Plan) -> Vec<PodDisruptionBudget> {
+    let Some(s) = &plan.sentinel else {
+        return (plan.pod_count() >= 2)
+            .then(|| one_at_a_time(plan, &plan.release, plan.labels(), plan.selector()))
+            .into_iter()
+            .collect();
+    };
+    [(&plan.release, Component::Node), (&s.sentinel, Component::Sentinel), (&s.proxy, Component::Proxy)]
+        .into_iter()
+        .map(|(name, c)| one_at_a_time(plan, name, c.labels(plan), c.selector(plan)))
+        .collect()
+}
+
+/// The Redis pods of mode sentinel: one StatefulSet, roles decided at run time.
+fn node_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &Checksums) -> StatefulSet {
+    let mut init_mounts = vec![mount("config", paths::CONFIG_DIR, true), mount("internal", INTERNAL_DIR, true)];
+    let mut volumes = vec![
+        config_volume(plan),
+        secret_volume("credentials", &plan.names.secret, &[PASSWORD_KEY]),
+        secret_volume("internal", &s.internal_secret, &INTERNAL_KEYS),
+        memory_dir("run"),
+        tmp_dir(),
+    ];
+    let mut containers = vec![Container {
+        name: "redis".into(),
+        image: Some(plan.redis_image.clone()),
+        image_pull_policy: pull_policy(&plan.redis_image),
+        command: Some(script("node.sh", &["start"])),
+        ports: Some(vec![port("redis", plan.port)]),
+        resources: Some(resources(&plan.master)),
+        security_context: Some(restricted()),
+        // node.sh may wait for the Sentinels (a failover in progress) before
+        // Redis starts: liveness counts only once Redis answered.
+        startup_probe: Some(exec_probe("probe.sh", "liveness", 5, 5, 60)),
+        liveness_probe: Some(exec_probe("probe.sh", "liveness", 0, 10, 6)),
+        readiness_probe: Some(exec_probe("probe.sh", "readiness", 5, 5, 3)),
+        volume_mounts: Some(vec![
+            mount("config", paths::CONFIG_DIR, true),
+            mount("credentials", paths::SECRET_DIR, true),
+            mount("internal", INTERNAL_DIR, true),
+            // Written at every start by node.sh (and by CONFIG REWRITE).
+            mount("run", paths::RUNTIME_DIR, false),
+            mount(DATA_VOLUME, paths::DATA_DIR, false),
+            mount("tmp", paths::TMP_DIR, false),
+        ]),
+        ..Default::default()
+    }];
+    if let Some(exporter) = exporter_container(plan, plan.port, Some("exporter")) {
+        containers.push(exporter);
+        volumes.push(memory_dir("exporter-run"));
+        init_mounts.push(mount("exporter-run", paths::EXPORTER_DIR, false));
+    }
+    let pod = Pod {
+        init: vec![pod::init_container(&plan.redis_image, script("node.sh", &["init"]), "32Mi", init_mounts)],
+        containers,
+        volumes,
+        grace_seconds: plan.termination_grace_period_seconds,
+        spread: Component::Node.selector(plan),
+    };
+    let template = pod::template(plan, Component::Node, checksums, pod);
+    pod::stateful_set(plan, &s.nodes, Component::Node, &plan.names.headless, plan.pod_count(), template, true)
+}
+
+fn sentinel_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &Checksums) -> StatefulSet {
+    let container = Container {
+        name: "sentinel".into(),
+        image: Some(plan.redis_image.clone()),
+        image_pull_policy: pull_policy(&plan.redis_image),
+        command: Some(script("sentinel.sh", &["start"])),
+        ports: Some(vec![port("sentinel", SENTINEL_PORT)]),
+        resources: Some(small(["50m", "250m"], ["64Mi", "128Mi"])),
+        security_context: Some(restricted()),
+        liveness_probe: Some(exec_probe("sentinel-probe.sh", "liveness", 30, 10, 6)),
+        readiness_probe: Some(exec_probe("sentinel-probe.sh", "readiness", 5, 5, 3)),
+        volume_mounts: Some(vec![
+            mount("config", paths::CONFIG_DIR, true),
+            mount("credentials", paths::SECRET_DIR, true),
+            mount("internal", INTERNAL_DIR, true),
+            mount("run", SENTINEL_DIR, false),
+        ]),
+        ..Default::default()
+    };
+    let mut containers = vec![container];
+    let mut init = vec![];
+    let mut internal_keys = vec!["sentinel-password"];
+    let mut volumes = vec![config_volume(plan), secret_volume("credentials", &plan.names.secret, &[PASSWORD_KEY])];
+    if let Some(exporter) = exporter_container(plan, SENTINEL_PORT, Some("exporter")) {
+        containers.push(exporter);
+        internal_keys.push("exporter-password");
+        init.push(pod::init_container(
+            &plan.redis_image,
+            script("sentinel.sh", &["init"]),
+            "32Mi",
+            vec![
+                mount("config", paths::CONFIG_DIR, true),
+                mount("internal", INTERNAL_DIR, true),
+                mount("exporter-run", paths::EXPORTER_DIR, false),
+            ],
+        ));
+    }
+    volumes.push(secret_volume("internal", &s.internal_secret, &internal_keys));
+    volumes.push(memory_dir("run"));
+    if plan.metrics.is_some() {
+        volumes.push(memory_dir("exporter-run"));
+    }
+    let pod = Pod { init, containers, volumes, grace_seconds: 10, spread: Component::Sentinel.selector(plan) };
+    let template = pod::template(plan, Component::Sentinel, checksums, pod);
+    pod::stateful_set(plan, &s.sentinel, Component::Sentinel, &s.sentinel_headless, s.count, template, false)
+}
+
+fn proxy_deployment(plan: &Plan, s: &SentinelPlan, checksums: &Checksums) -> Deployment {
+    let health = |delay| http_probe("/healthz", "health", delay);
+    let init = pod::init_container(
+        &s.proxy_image,
+        script("proxy.sh", &[]),
+        "32Mi",
+        vec![
+            mount("config", paths::CONFIG_DIR, true),
+            mount("internal", INTERNAL_DIR, true),
+            mount("run", PROXY_DIR, false),
+        ],
+    );
+    let container = Container {
+        name: "haproxy".into(),
+        image: Some(s.proxy_image.clone()),
+        image_pull_policy: pull_policy(&s.proxy_image),
+        command: Some(vec!["haproxy".into(), "-db".into(), "-f".into(), format!("{PROXY_DIR}/haproxy.cfg")]),
+        ports: Some(vec![port("redis", plan.port), port("health", PROXY_HEALTH_PORT)]),
+        resources: Some(small(["50m", "500m"], ["64Mi", "128Mi"])),
+        security_context: Some(restricted()),
+        liveness_probe: Some(health(10)),
+        readiness_probe: Some(health(2)),
+        volume_mounts: Some(vec![mount("run", PROXY_DIR, true)]),
+        ..Default::default()
+    };
+    let volumes = vec![
+        config_volume(plan),
+        secret_volume("internal", &s.internal_secret, &["exporter-password"]),
+        memory_dir("run"),
+    ];
+    let pod = Pod {
+        init: vec![init],
+        containers: vec![container],
+        volumes,
+        grace_seconds: 30,
+        spread: Component::Proxy.selector(plan),
+    };
+    Deployment {
+        metadata: object_meta(&s.proxy, &plan.namespace, Component::Proxy.labels(plan)),
+        spec: Some(DeploymentSpec {
+            replicas: Some(PROXY_REPLICAS),
+            selector: selector(Component::Proxy.selector(plan)),
+            revision_history_limit: Some(10),
+            template: pod::template(plan, Component::Proxy, checksums, pod),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::objects::fixture::{SENTINEL, pod};
+
+    fn container<'a>(containers: &'a [Container], name: &str) -> Option<&'a Container> {
+        containers.iter().find(|c| c.name == name)
+    }
+
+    fn env_of(c: &Container) -> BTreeMap<String, String> {
+        c.env
+            .iter()
+            .flatten()
+            .map(|e| (e.name.clone(), e.value.clone().expect("a literal value, never a secret ref")))
+            .collect()
+    }
+
+    #[test]
+    fn every_sentinel_pod_has_the_exporter_sidecar_of_the_redis_pods() {
+        let sentinel = pod(SENTINEL, "redis-shared-sentinel");
+        let node = pod(SENTINEL, "redis-shared-node");
+        let exporter = container(&sentinel.containers, "metrics").expect("a metrics sidecar");
+        let env = env_of(exporter);
+        assert_eq!(env["REDIS_ADDR"], "redis://localhost:26379");
+        assert_eq!(env["REDIS_USER"], "exporter");
+        assert_eq!(env["REDIS_PASSWORD_FILE"], "/run/redis-exporter/passwords.json");
+        assert_eq!(env["REDIS_EXPORTER_CONFIG_COMMAND"], "-");
+        // The same sidecar as on the Redis pods but for the address it scrapes.
+        let node_exporter = container(&node.containers, "metrics").unwrap();
+        assert_eq!(env_of(node_exporter)["REDIS_ADDR"], "redis://localhost:6379");
+        let same = |c: &Container| Container { env: None, ..c.clone() };
+        assert_eq!(same(exporter), same(node_exporter));
+        assert_eq!(exporter.security_context, Some(restricted()));
+        // The init container writes the password file into the sidecar's memory volume.
+        let init = &sentinel.init_containers.as_ref().unwrap()[0];
+        assert_eq!(init.command.as_ref().unwrap()[1..], ["/etc/redis-gen/sentinel.sh".to_string(), "init".into()]);
+        assert!(init.volume_mounts.iter().flatten().any(|m| m.name == "exporter-run" && m.read_only.is_none()));
+        let exporter_run = sentinel.volumes.iter().flatten().find(|v| v.name == "exporter-run").unwrap();
+        assert_eq!(exporter_run.empty_dir.as_ref().unwrap().medium.as_deref(), Some("Memory"));
+        let internal = sentinel.volumes.iter().flatten().find(|v| v.name == "internal").unwrap();
+        let keys: Vec<_> = internal.secret.as_ref().unwrap().items.iter().flatten().map(|i| i.key.as_str()).collect();
+        assert_eq!(keys, ["sentinel-password", "exporter-password"]);
+    }
 }
