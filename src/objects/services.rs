@@ -170,7 +170,7 @@ mod tests {
         // series keep the pod's component (node or sentinel).
         let sm = crate::objects::fixture::yaml(SENTINEL, "ServiceMonitor", "redis-shared");
         let wanted: BTreeMap<String, String> =
-            serde_yaml::from_value(sm["spec"]["selector"]["matchLabels"].clone()).unwrap();
+            serde_norway::from_value(sm["spec"]["selector"]["matchLabels"].clone()).unwrap();
         for labels in [svc.metadata.labels.unwrap(), node_svc.metadata.labels.unwrap()] {
             assert!(wanted.iter().all(|(k, v)| labels.get(k) == Some(v)), "{labels:?}");
         }
