@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::meta::{object_meta, sha256_of};
-use super::monitoring::{memory_ratio, primaries, primary_series, promql_series, replication_lag_bytes, sentinels_up};
+use super::promql::{memory_ratio, primaries, primary_series, promql_series, replication_lag_bytes, sentinels_up};
 use crate::plan::{Monitoring, Plan};
 
 #[derive(Debug, Clone, Serialize)]

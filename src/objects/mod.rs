@@ -8,6 +8,7 @@ mod meta;
 pub mod monitoring;
 mod pod;
 mod policy;
+mod promql;
 pub mod secrets;
 mod services;
 mod workloads;

@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::CustomResource;
 use super::meta::{Component, object_meta, selector};
+use super::promql::{memory_ratio, primaries, primary_series, promql_series, replication_lag_bytes, sentinels_up};
 use crate::plan::{Alerts, COMPONENT_LABEL, Monitoring, Plan, SentinelPlan};
 
 pub type ServiceMonitor = CustomResource<ServiceMonitorSpec>;
@@ -96,74 +97,9 @@ const INSTANCE: &str = "{{ $labels.instance }}";
 const NAMESPACE: &str = "{{ $labels.namespace }}";
 const VALUE: &str = "{{ $value }}";
 
-/// `metric{matchers,extra}`: a selector of the release's series.
-pub fn promql_series(matchers: &str, metric: &str, extra: &str) -> String {
-    let sep = if extra.is_empty() { "" } else { "," };
-    format!("{metric}{{{matchers}{sep}{extra}}}")
-}
-
+/// `metric{<the release's matchers>,extra}`.
 fn series(m: &Monitoring, metric: &str, extra: &str) -> String {
     promql_series(&m.matchers, metric, extra)
-}
-
-/// Matcher of the primary's series (by its pod's component label).
-fn primary(m: &Monitoring) -> String {
-    format!("{}=\"master\"", m.component_label)
-}
-
-/// The primary's series of `metric` among those `matchers` select. By its
-/// pod's role label in mode replication; in mode sentinel, where the primary
-/// moves at every failover, by the role its own exporter reports
-/// (`redis_instance_info{role="master"}` of the same target).
-pub fn primary_series(m: &Monitoring, matchers: &str, metric: &str) -> String {
-    if m.sentinel_matchers.is_none() {
-        return promql_series(matchers, metric, &primary(m));
-    }
-    format!(
-        "({} and on (job, namespace, instance) {})",
-        promql_series(matchers, metric, ""),
-        promql_series(matchers, "redis_instance_info", "role=\"master\"")
-    )
-}
-
-/// How many Redis pods report `role:master`, 0 included (while at least one
-/// exporter of a Redis pod answers).
-pub fn primaries(matchers: &str) -> String {
-    format!(
-        "(count by (job, namespace) ({}) or count by (job, namespace) ({}) * 0)",
-        promql_series(matchers, "redis_instance_info", "role=\"master\""),
-        promql_series(matchers, "redis_up", "")
-    )
-}
-
-/// How many Sentinels answer their exporter, 0 included (also when none is
-/// scraped at all).
-pub fn sentinels_up(matchers: &str) -> String {
-    let up = promql_series(matchers, "redis_up", "");
-    format!("(sum by (job, namespace) ({up}) or absent({up}) - 1)")
-}
-
-/// Bytes each replica is behind: the primary's replication offset minus the
-/// replica's. They come from different pods, so they are matched on the
-/// labels both share (`job`, `namespace`); the result keeps the replica's
-/// labels (`pod`, `instance`, `master_host`...). `max` keeps the left side
-/// one series while an old primary series is still fresh after a restart.
-/// `matchers` may narrow the replicas (the dashboard's pod variable).
-pub fn replication_lag_bytes(m: &Monitoring, replica_matchers: &str) -> String {
-    format!(
-        "max by (job, namespace) ({}) - on (job, namespace) group_right {}",
-        primary_series(m, &m.matchers, "redis_master_repl_offset"),
-        promql_series(replica_matchers, "redis_slave_repl_offset", "")
-    )
-}
-
-/// Memory used as a fraction of `maxmemory`; no series when maxmemory is 0.
-pub fn memory_ratio(matchers: &str) -> String {
-    format!(
-        "{} / ({} > 0)",
-        promql_series(matchers, "redis_memory_used_bytes", ""),
-        promql_series(matchers, "redis_memory_max_bytes", "")
-    )
 }
 
 fn rule(
@@ -194,13 +130,27 @@ fn at_maxmemory(policy: &str) -> &'static str {
 
 /// The alert groups of the release.
 pub fn rule_groups(plan: &Plan, m: &Monitoring, a: &Alerts) -> Vec<RuleGroup> {
-    let release = &plan.release;
-    let ns = &plan.namespace;
-    let pods = plan.pod_count();
-    let replicas = plan.replica_count;
-    let on_pod = format!("pod {POD} ({INSTANCE}) in namespace {NAMESPACE}");
+    let mut groups = vec![availability(plan, m, a)];
+    if plan.replica_count > 0 {
+        groups.push(replication(plan, m, a));
+    }
+    groups.push(resources(plan, m, a));
+    groups.push(persistence(plan, m, a));
+    if let (Some(s), Some(sm)) = (&plan.sentinel, &m.sentinel_matchers) {
+        groups.push(sentinel_group(plan, s, m, sm, a));
+    }
+    groups
+}
 
-    let mut groups = vec![RuleGroup {
+/// `{{ $labels.pod }} ({{ $labels.instance }}) in namespace ...`, for descriptions.
+fn on_pod() -> String {
+    format!("pod {POD} ({INSTANCE}) in namespace {NAMESPACE}")
+}
+
+/// Every Redis pod up, scraped and not restarting.
+fn availability(plan: &Plan, m: &Monitoring, a: &Alerts) -> RuleGroup {
+    let (release, ns, pods, on_pod) = (&plan.release, &plan.namespace, plan.pod_count(), on_pod());
+    RuleGroup {
         name: format!("{release}.availability"),
         rules: vec![
             rule(
@@ -262,41 +212,54 @@ pub fn rule_groups(plan: &Plan, m: &Monitoring, a: &Alerts) -> Vec<RuleGroup> {
                 ),
             ),
         ],
-    }];
-
-    if replicas > 0 {
-        groups.push(RuleGroup {
-            name: format!("{release}.replication"),
-            rules: vec![
-                rule(
-                    "RedisReplicaLinkDown",
-                    format!("{} == 0", series(m, "redis_master_link_up", "")),
-                    Some(&a.replication_for),
-                    "critical",
-                    format!("Redis replica {POD} lost its link to the primary"),
-                    format!("The replica in {on_pod} is not connected to its primary {{{{ $labels.master_host }}}}:{{{{ $labels.master_port }}}}: it serves stale data until it resynchronizes."),
-                ),
-                rule(
-                    "RedisReplicasMissing",
-                    format!("{} < {replicas}", primary_series(m, &m.matchers, "redis_connected_slaves")),
-                    Some(&a.replication_for),
-                    "warning",
-                    format!("The Redis primary {POD} has {VALUE} of {replicas} replicas"),
-                    format!("The primary in {on_pod} has {VALUE} connected replicas; the profile declares replica_count = {replicas}."),
-                ),
-                rule(
-                    "RedisReplicationLagging",
-                    format!("({}) > {}", replication_lag_bytes(m, &m.matchers), a.replication_lag_bytes),
-                    Some(&a.replication_lag_for),
-                    "warning",
-                    format!("Redis replica {POD} lags behind the primary"),
-                    format!("The replica in {on_pod} is {{{{ $value | humanize1024 }}}}B behind the primary's replication offset (threshold {} bytes, alert_replication_lag).", a.replication_lag_bytes),
-                ),
-            ],
-        });
     }
+}
 
-    groups.push(RuleGroup {
+/// Every replica linked to the primary, and not too far behind.
+fn replication(plan: &Plan, m: &Monitoring, a: &Alerts) -> RuleGroup {
+    let (release, replicas, on_pod) = (&plan.release, plan.replica_count, on_pod());
+    RuleGroup {
+        name: format!("{release}.replication"),
+        rules: vec![
+            rule(
+                "RedisReplicaLinkDown",
+                format!("{} == 0", series(m, "redis_master_link_up", "")),
+                Some(&a.replication_for),
+                "critical",
+                format!("Redis replica {POD} lost its link to the primary"),
+                format!(
+                    "The replica in {on_pod} is not connected to its primary {{{{ $labels.master_host }}}}:{{{{ $labels.master_port }}}}: it serves stale data until it resynchronizes."
+                ),
+            ),
+            rule(
+                "RedisReplicasMissing",
+                format!("{} < {replicas}", primary_series(m, &m.matchers, "redis_connected_slaves")),
+                Some(&a.replication_for),
+                "warning",
+                format!("The Redis primary {POD} has {VALUE} of {replicas} replicas"),
+                format!(
+                    "The primary in {on_pod} has {VALUE} connected replicas; the profile declares replica_count = {replicas}."
+                ),
+            ),
+            rule(
+                "RedisReplicationLagging",
+                format!("({}) > {}", replication_lag_bytes(m, &m.matchers), a.replication_lag_bytes),
+                Some(&a.replication_lag_for),
+                "warning",
+                format!("Redis replica {POD} lags behind the primary"),
+                format!(
+                    "The replica in {on_pod} is {{{{ $value | humanize1024 }}}}B behind the primary's replication offset (threshold {} bytes, alert_replication_lag).",
+                    a.replication_lag_bytes
+                ),
+            ),
+        ],
+    }
+}
+
+/// Memory below maxmemory, connections accepted.
+fn resources(plan: &Plan, m: &Monitoring, a: &Alerts) -> RuleGroup {
+    let (release, on_pod) = (&plan.release, on_pod());
+    RuleGroup {
         name: format!("{release}.resources"),
         rules: vec![
             rule(
@@ -313,16 +276,26 @@ pub fn rule_groups(plan: &Plan, m: &Monitoring, a: &Alerts) -> Vec<RuleGroup> {
             ),
             rule(
                 "RedisRejectingConnections",
-                format!("increase({}[5m]) > {}", series(m, "redis_rejected_connections_total", ""), a.rejected_connections),
+                format!(
+                    "increase({}[5m]) > {}",
+                    series(m, "redis_rejected_connections_total", ""),
+                    a.rejected_connections
+                ),
                 None,
                 "warning",
                 format!("Redis in pod {POD} refuses connections"),
-                format!("Redis in {on_pod} refused {{{{ $value | humanize }}}} connections in the last 5 minutes: maxclients is reached."),
+                format!(
+                    "Redis in {on_pod} refused {{{{ $value | humanize }}}} connections in the last 5 minutes: maxclients is reached."
+                ),
             ),
         ],
-    });
+    }
+}
 
-    groups.push(RuleGroup {
+/// RDB snapshots and the append-only file written.
+fn persistence(plan: &Plan, m: &Monitoring, a: &Alerts) -> RuleGroup {
+    let (release, on_pod) = (&plan.release, on_pod());
+    RuleGroup {
         name: format!("{release}.persistence"),
         rules: vec![
             rule(
@@ -331,7 +304,9 @@ pub fn rule_groups(plan: &Plan, m: &Monitoring, a: &Alerts) -> Vec<RuleGroup> {
                 Some(&a.persistence_for),
                 "critical",
                 format!("Redis in pod {POD} cannot write its RDB snapshot"),
-                format!("The last RDB snapshot of Redis in {on_pod} failed, and Redis refuses writes while snapshots fail (stop-writes-on-bgsave-error). Check the volume /data: free space, permissions."),
+                format!(
+                    "The last RDB snapshot of Redis in {on_pod} failed, and Redis refuses writes while snapshots fail (stop-writes-on-bgsave-error). Check the volume /data: free space, permissions."
+                ),
             ),
             rule(
                 "RedisAofWriteFailing",
@@ -339,7 +314,9 @@ pub fn rule_groups(plan: &Plan, m: &Monitoring, a: &Alerts) -> Vec<RuleGroup> {
                 Some(&a.persistence_for),
                 "critical",
                 format!("Redis in pod {POD} cannot write its append-only file"),
-                format!("The last write to the append-only file of Redis in {on_pod} failed; Redis refuses writes until it succeeds. Check the volume /data: free space, permissions."),
+                format!(
+                    "The last write to the append-only file of Redis in {on_pod} failed; Redis refuses writes until it succeeds. Check the volume /data: free space, permissions."
+                ),
             ),
             rule(
                 "RedisAofRewriteFailing",
@@ -347,14 +324,12 @@ pub fn rule_groups(plan: &Plan, m: &Monitoring, a: &Alerts) -> Vec<RuleGroup> {
                 Some(&a.persistence_for),
                 "warning",
                 format!("Redis in pod {POD} cannot rewrite its append-only file"),
-                format!("The last rewrite of the append-only file of Redis in {on_pod} failed, so the file keeps growing. Check the volume /data: free space, permissions."),
+                format!(
+                    "The last rewrite of the append-only file of Redis in {on_pod} failed, so the file keeps growing. Check the volume /data: free space, permissions."
+                ),
             ),
         ],
-    });
-    if let (Some(s), Some(sm)) = (&plan.sentinel, &m.sentinel_matchers) {
-        groups.push(sentinel_group(plan, s, m, sm, a));
     }
-    groups
 }
 
 /// Mode sentinel: one primary, Sentinels that answer and agree it is ok,
@@ -362,7 +337,7 @@ pub fn rule_groups(plan: &Plan, m: &Monitoring, a: &Alerts) -> Vec<RuleGroup> {
 fn sentinel_group(plan: &Plan, s: &SentinelPlan, m: &Monitoring, sm: &str, a: &Alerts) -> RuleGroup {
     let release = &plan.release;
     let (count, quorum, replicas) = (s.count, s.quorum, plan.replica_count);
-    let on_pod = format!("pod {POD} ({INSTANCE}) in namespace {NAMESPACE}");
+    let on_pod = on_pod();
     let sentinel = |metric: &str| promql_series(sm, metric, "");
     RuleGroup {
         name: format!("{release}.sentinel"),
