@@ -13,13 +13,15 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use serde::Serialize;
 
-use super::CustomResource;
 use super::meta::{Component, object_meta, selector};
+use super::object::{CustomResource, custom_resource};
 use super::promql::{memory_ratio, primaries, primary_series, promql_series, replication_lag_bytes, sentinels_up};
 use crate::plan::{Alerts, COMPONENT_LABEL, Monitoring, Plan, SentinelPlan};
 
 pub type ServiceMonitor = CustomResource<ServiceMonitorSpec>;
 pub type PrometheusRule = CustomResource<PrometheusRuleSpec>;
+custom_resource!(ServiceMonitorSpec, "monitoring.coreos.com", "v1", "ServiceMonitor", "servicemonitors");
+custom_resource!(PrometheusRuleSpec, "monitoring.coreos.com", "v1", "PrometheusRule", "prometheusrules");
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -51,8 +53,6 @@ pub fn service_monitor(plan: &Plan) -> Option<ServiceMonitor> {
     let mut labels = plan.labels();
     labels.extend(sm.labels.clone().into_iter().collect::<BTreeMap<_, _>>());
     Some(ServiceMonitor {
-        api_version: "monitoring.coreos.com/v1",
-        kind: "ServiceMonitor",
         metadata: object_meta(&plan.release, &plan.namespace, labels),
         spec: ServiceMonitorSpec {
             // The metrics Services of both topologies.
@@ -442,8 +442,6 @@ pub fn prometheus_rule(plan: &Plan) -> Option<PrometheusRule> {
     let mut labels = plan.labels();
     labels.extend(a.labels.clone());
     Some(PrometheusRule {
-        api_version: "monitoring.coreos.com/v1",
-        kind: "PrometheusRule",
         metadata: object_meta(&a.name, &plan.namespace, labels),
         spec: PrometheusRuleSpec { groups: rule_groups(plan, m, a) },
     })

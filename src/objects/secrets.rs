@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
-use super::CustomResource;
 use super::meta::{object_meta, sha256_of};
+use super::object::{CustomResource, custom_resource};
 use crate::plan::{PASSWORD_KEY, Plan, SentinelPlan};
 use crate::sealed::SealedData;
 
@@ -22,6 +22,7 @@ pub const PLACEHOLDER_VALUE: &str = "REDIS-GEN-PLACEHOLDER-run-redis-gen-seal";
 pub const INTERNAL_KEYS: [&str; 3] = ["exporter-password", "replication-password", "sentinel-password"];
 
 pub type SealedSecret = CustomResource<SealedSecretSpec>;
+custom_resource!(SealedSecretSpec, "bitnami.com", "v1alpha1", "SealedSecret", "sealedsecrets");
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -46,8 +47,6 @@ fn sealed_secret(
     encrypted_data: BTreeMap<String, String>,
 ) -> SealedSecret {
     SealedSecret {
-        api_version: "bitnami.com/v1alpha1",
-        kind: "SealedSecret",
         metadata,
         spec: SealedSecretSpec {
             encrypted_data,
@@ -186,16 +185,16 @@ fn internal_secret(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::objects::fixture::{SENTINEL, built};
+    use crate::objects::fixture::{SENTINEL, built, get};
 
     #[test]
     fn internal_passwords_are_placeholders_until_sealed() {
         let built = built(SENTINEL);
         assert!(built.warnings.iter().any(|w| w.contains("redis-shared-internal")), "{:?}", built.warnings);
-        let internal = built.manifests.iter().find(|m| m.name == "redis-shared-internal").unwrap();
-        let text = &internal.yaml;
-        for key in INTERNAL_KEYS {
-            assert!(text.contains(&format!("{key}: {PLACEHOLDER_VALUE}")), "{text}");
-        }
+        let internal: SealedSecret = get(SENTINEL, "redis-shared-internal").unwrap();
+        let data = internal.spec.encrypted_data;
+        assert_eq!(data.keys().map(String::as_str).collect::<Vec<_>>(), INTERNAL_KEYS);
+        assert!(data.values().all(|v| v == PLACEHOLDER_VALUE), "{data:?}");
+        assert!(internal.metadata.annotations.unwrap().contains_key(PLACEHOLDER_ANNOTATION));
     }
 }

@@ -156,6 +156,7 @@ fn metrics(plan: &Plan, name: &str, pods: BTreeMap<String, String>) -> Service {
 mod tests {
     use super::*;
     use crate::objects::fixture::{SENTINEL, get};
+    use crate::objects::monitoring::ServiceMonitor;
     use crate::plan::COMPONENT_LABEL;
 
     #[test]
@@ -168,12 +169,11 @@ mod tests {
         assert_eq!(node_svc.spec.unwrap().selector.unwrap()[COMPONENT_LABEL], "node");
         // The ServiceMonitor's selector picks both by their labels; their
         // series keep the pod's component (node or sentinel).
-        let sm = crate::objects::fixture::yaml(SENTINEL, "ServiceMonitor", "redis-shared");
-        let wanted: BTreeMap<String, String> =
-            serde_norway::from_value(sm["spec"]["selector"]["matchLabels"].clone()).unwrap();
+        let sm: ServiceMonitor = get(SENTINEL, "redis-shared").unwrap();
+        let wanted = sm.spec.selector.match_labels.unwrap();
         for labels in [svc.metadata.labels.unwrap(), node_svc.metadata.labels.unwrap()] {
             assert!(wanted.iter().all(|(k, v)| labels.get(k) == Some(v)), "{labels:?}");
         }
-        assert_eq!(sm["spec"]["podTargetLabels"][0].as_str(), Some(COMPONENT_LABEL));
+        assert_eq!(sm.spec.pod_target_labels, [COMPONENT_LABEL]);
     }
 }

@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::{Container, ServiceAccount};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::Manifest;
+use super::Object;
 use super::meta::{Component, object_meta, selector};
 use super::pod::{
     self, Checksums, DATA_VOLUME, Pod, config_volume, env, exec_probe, http_probe, memory_dir, mount, port,
@@ -137,18 +137,18 @@ fn stateful_set(plan: &Plan, role: Role, checksums: &Checksums) -> StatefulSet {
 /// The pods of the release, in apply order: the primary's StatefulSet, then
 /// the replicas' (when there are replicas); or the Redis pods, the Sentinels
 /// and HAProxy.
-pub fn workloads(plan: &Plan, checksums: &Checksums) -> Vec<Manifest> {
+pub fn workloads(plan: &Plan, checksums: &Checksums) -> Vec<Object> {
     let Some(s) = &plan.sentinel else {
-        let mut out = vec![Manifest::typed(&stateful_set(plan, Role::Master, checksums))];
+        let mut out = vec![stateful_set(plan, Role::Master, checksums).into()];
         if plan.replica_count > 0 {
-            out.push(Manifest::typed(&stateful_set(plan, Role::Replica, checksums)));
+            out.push(stateful_set(plan, Role::Replica, checksums).into());
         }
         return out;
     };
     vec![
-        Manifest::typed(&node_stateful_set(plan, s, checksums)),
-        Manifest::typed(&sentinel_stateful_set(plan, s, checksums)),
-        Manifest::typed(&proxy_deployment(plan, s, checksums)),
+        node_stateful_set(plan, s, checksums).into(),
+        sentinel_stateful_set(plan, s, checksums).into(),
+        proxy_deployment(plan, s, checksums).into(),
     ]
 }
 
