@@ -54,7 +54,7 @@ pub fn small(cpu: [&str; 2], memory: [&str; 2]) -> ResourceRequirements {
 }
 
 /// What Pod Security `restricted` asks of every container.
-pub fn restricted() -> SecurityContext {
+pub(super) fn restricted() -> SecurityContext {
     SecurityContext {
         allow_privilege_escalation: Some(false),
         capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), add: None }),
@@ -84,7 +84,7 @@ fn pod_security_context() -> PodSecurityContext {
 /// A tag can move, so it is pulled every time a container starts and all
 /// nodes run what it names now; a digest cannot move, so a cached copy is
 /// used.
-pub fn pull_policy(image: &str) -> Option<String> {
+fn pull_policy(image: &str) -> Option<String> {
     Some(if image.contains('@') { "IfNotPresent" } else { "Always" }.into())
 }
 
@@ -201,11 +201,19 @@ pub fn http_probe(path: &str, port: &str, initial_delay: i32) -> Probe {
 /// containers start.
 pub fn init_container(image: &str, command: Vec<String>, memory_request: &str, mounts: Vec<VolumeMount>) -> Container {
     Container {
-        name: "config".into(),
+        command: Some(command),
+        ..container("config", image, small(["10m", "100m"], [memory_request, "32Mi"]), mounts)
+    }
+}
+
+/// A container of `image` under Pod Security `restricted`; the caller adds
+/// what it runs, its ports and probes.
+pub fn container(name: &str, image: &str, resources: ResourceRequirements, mounts: Vec<VolumeMount>) -> Container {
+    Container {
+        name: name.into(),
         image: Some(image.to_string()),
         image_pull_policy: pull_policy(image),
-        command: Some(command),
-        resources: Some(small(["10m", "100m"], [memory_request, "32Mi"])),
+        resources: Some(resources),
         security_context: Some(restricted()),
         volume_mounts: Some(mounts),
         ..Default::default()

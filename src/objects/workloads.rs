@@ -15,8 +15,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::Object;
 use super::meta::{Component, object_meta, selector};
 use super::pod::{
-    self, Checksums, DATA_VOLUME, Pod, config_volume, env, exec_probe, http_probe, memory_dir, mount, port,
-    pull_policy, resources, restricted, script, secret_volume, small, tmp_dir,
+    self, Checksums, DATA_VOLUME, Pod, config_volume, container, env, exec_probe, http_probe, memory_dir, mount, port,
+    resources, script, secret_volume, small, tmp_dir,
 };
 use super::secrets::INTERNAL_KEYS;
 use crate::plan::{METRICS_PORT, PASSWORD_KEY, PROXY_HEALTH_PORT, Plan, Role, SENTINEL_PORT, SentinelPlan};
@@ -51,24 +51,19 @@ fn redis_container(plan: &Plan, role: Role) -> Container {
         Role::Master => &plan.master,
         Role::Replica => &plan.replica,
     };
+    let mounts = vec![
+        mount("config", paths::CONFIG_DIR, true),
+        mount("credentials", paths::SECRET_DIR, true),
+        mount("run", paths::RUNTIME_DIR, true),
+        mount(DATA_VOLUME, paths::DATA_DIR, false),
+        mount("tmp", paths::TMP_DIR, false),
+    ];
     Container {
-        name: "redis".into(),
-        image: Some(plan.redis_image.clone()),
-        image_pull_policy: pull_policy(&plan.redis_image),
         command: Some(vec!["redis-server".into(), format!("{}/redis.conf", paths::RUNTIME_DIR)]),
         ports: Some(vec![port("redis", plan.port)]),
-        resources: Some(resources(r)),
-        security_context: Some(restricted()),
         liveness_probe: Some(exec_probe("probe.sh", "liveness", 20, 10, 6)),
         readiness_probe: Some(exec_probe("probe.sh", "readiness", 5, 5, 3)),
-        volume_mounts: Some(vec![
-            mount("config", paths::CONFIG_DIR, true),
-            mount("credentials", paths::SECRET_DIR, true),
-            mount("run", paths::RUNTIME_DIR, true),
-            mount(DATA_VOLUME, paths::DATA_DIR, false),
-            mount("tmp", paths::TMP_DIR, false),
-        ]),
-        ..Default::default()
+        ..container("redis", &plan.redis_image, resources(r), mounts)
     }
 }
 
@@ -91,17 +86,16 @@ fn exporter_container(plan: &Plan, target: u16, user: Option<&str>) -> Option<Co
         env_vars.push(env("REDIS_EXPORTER_CONFIG_COMMAND", "-"));
     }
     Some(Container {
-        name: "metrics".into(),
-        image: Some(m.image.clone()),
-        image_pull_policy: pull_policy(&m.image),
         env: Some(env_vars),
         ports: Some(vec![port("metrics", METRICS_PORT)]),
-        resources: Some(resources(&m.resources)),
-        security_context: Some(restricted()),
         liveness_probe: Some(http_probe("/health", "metrics", 10)),
         readiness_probe: Some(http_probe("/health", "metrics", 5)),
-        volume_mounts: Some(vec![mount("exporter-run", paths::EXPORTER_DIR, true)]),
-        ..Default::default()
+        ..container(
+            "metrics",
+            &m.image,
+            resources(&m.resources),
+            vec![mount("exporter-run", paths::EXPORTER_DIR, true)],
+        )
     })
 }
 
@@ -202,28 +196,27 @@ fn node_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &Checksums) -> St
         tmp_dir(),
     ];
     let mut containers = vec![Container {
-        name: "redis".into(),
-        image: Some(plan.redis_image.clone()),
-        image_pull_policy: pull_policy(&plan.redis_image),
         command: Some(script("node.sh", &["start"])),
         ports: Some(vec![port("redis", plan.port)]),
-        resources: Some(resources(&plan.master)),
-        security_context: Some(restricted()),
         // node.sh may wait for the Sentinels (a failover in progress) before
         // Redis starts: liveness counts only once Redis answered.
         startup_probe: Some(exec_probe("probe.sh", "liveness", 5, 5, 60)),
         liveness_probe: Some(exec_probe("probe.sh", "liveness", 0, 10, 6)),
         readiness_probe: Some(exec_probe("probe.sh", "readiness", 5, 5, 3)),
-        volume_mounts: Some(vec![
-            mount("config", paths::CONFIG_DIR, true),
-            mount("credentials", paths::SECRET_DIR, true),
-            mount("internal", INTERNAL_DIR, true),
-            // Written at every start by node.sh (and by CONFIG REWRITE).
-            mount("run", paths::RUNTIME_DIR, false),
-            mount(DATA_VOLUME, paths::DATA_DIR, false),
-            mount("tmp", paths::TMP_DIR, false),
-        ]),
-        ..Default::default()
+        ..container(
+            "redis",
+            &plan.redis_image,
+            resources(&plan.master),
+            vec![
+                mount("config", paths::CONFIG_DIR, true),
+                mount("credentials", paths::SECRET_DIR, true),
+                mount("internal", INTERNAL_DIR, true),
+                // Written at every start by node.sh (and by CONFIG REWRITE).
+                mount("run", paths::RUNTIME_DIR, false),
+                mount(DATA_VOLUME, paths::DATA_DIR, false),
+                mount("tmp", paths::TMP_DIR, false),
+            ],
+        )
     }];
     if let Some(exporter) = exporter_container(plan, plan.port, Some("exporter")) {
         containers.push(exporter);
@@ -243,22 +236,21 @@ fn node_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &Checksums) -> St
 
 fn sentinel_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &Checksums) -> StatefulSet {
     let container = Container {
-        name: "sentinel".into(),
-        image: Some(plan.redis_image.clone()),
-        image_pull_policy: pull_policy(&plan.redis_image),
         command: Some(script("sentinel.sh", &["start"])),
         ports: Some(vec![port("sentinel", SENTINEL_PORT)]),
-        resources: Some(small(["50m", "250m"], ["64Mi", "128Mi"])),
-        security_context: Some(restricted()),
         liveness_probe: Some(exec_probe("sentinel-probe.sh", "liveness", 30, 10, 6)),
         readiness_probe: Some(exec_probe("sentinel-probe.sh", "readiness", 5, 5, 3)),
-        volume_mounts: Some(vec![
-            mount("config", paths::CONFIG_DIR, true),
-            mount("credentials", paths::SECRET_DIR, true),
-            mount("internal", INTERNAL_DIR, true),
-            mount("run", SENTINEL_DIR, false),
-        ]),
-        ..Default::default()
+        ..container(
+            "sentinel",
+            &plan.redis_image,
+            small(["50m", "250m"], ["64Mi", "128Mi"]),
+            vec![
+                mount("config", paths::CONFIG_DIR, true),
+                mount("credentials", paths::SECRET_DIR, true),
+                mount("internal", INTERNAL_DIR, true),
+                mount("run", SENTINEL_DIR, false),
+            ],
+        )
     };
     let mut containers = vec![container];
     let mut init = vec![];
@@ -301,17 +293,16 @@ fn proxy_deployment(plan: &Plan, s: &SentinelPlan, checksums: &Checksums) -> Dep
         ],
     );
     let container = Container {
-        name: "haproxy".into(),
-        image: Some(s.proxy_image.clone()),
-        image_pull_policy: pull_policy(&s.proxy_image),
         command: Some(vec!["haproxy".into(), "-db".into(), "-f".into(), format!("{PROXY_DIR}/haproxy.cfg")]),
         ports: Some(vec![port("redis", plan.port), port("health", PROXY_HEALTH_PORT)]),
-        resources: Some(small(["50m", "500m"], ["64Mi", "128Mi"])),
-        security_context: Some(restricted()),
         liveness_probe: Some(health(10)),
         readiness_probe: Some(health(2)),
-        volume_mounts: Some(vec![mount("run", PROXY_DIR, true)]),
-        ..Default::default()
+        ..container(
+            "haproxy",
+            &s.proxy_image,
+            small(["50m", "500m"], ["64Mi", "128Mi"]),
+            vec![mount("run", PROXY_DIR, true)],
+        )
     };
     let volumes = vec![
         config_volume(plan),
@@ -344,6 +335,7 @@ mod tests {
 
     use super::*;
     use crate::objects::fixture::{SENTINEL, pod};
+    use crate::objects::pod::restricted;
 
     fn container<'a>(containers: &'a [Container], name: &str) -> Option<&'a Container> {
         containers.iter().find(|c| c.name == name)
@@ -382,5 +374,36 @@ mod tests {
         let internal = sentinel.volumes.iter().flatten().find(|v| v.name == "internal").unwrap();
         let keys: Vec<_> = internal.secret.as_ref().unwrap().items.iter().flatten().map(|i| i.key.as_str()).collect();
         assert_eq!(keys, ["sentinel-password", "exporter-password"]);
+    }
+
+    #[test]
+    fn every_script_a_pod_runs_is_a_file_of_its_config_map() {
+        use crate::objects::Object;
+        use crate::objects::fixture::{built, plan};
+        for text in ["", SENTINEL] {
+            let files = crate::objects::config::config_files(&plan(text));
+            let mut scripts = Vec::new();
+            for o in built(text).objects {
+                let spec = match o {
+                    Object::StatefulSet(s) => s.spec.unwrap().template.spec.unwrap(),
+                    Object::Deployment(d) => d.spec.unwrap().template.spec.unwrap(),
+                    _ => continue,
+                };
+                for c in spec.containers.iter().chain(spec.init_containers.iter().flatten()) {
+                    let probes = [&c.startup_probe, &c.liveness_probe, &c.readiness_probe];
+                    let commands = probes.into_iter().flatten().filter_map(|p| p.exec.as_ref()?.command.as_ref());
+                    for command in c.command.iter().chain(commands) {
+                        if let Some(file) = command[1].strip_prefix(&format!("{}/", paths::CONFIG_DIR)) {
+                            assert_eq!(command[0], "sh", "{command:?}");
+                            scripts.push(file.to_string());
+                        }
+                    }
+                }
+            }
+            assert!(scripts.len() >= 3, "{scripts:?}");
+            for file in scripts {
+                assert!(files.contains_key(&file), "{file} is not in the ConfigMap of {text:?}");
+            }
+        }
     }
 }
