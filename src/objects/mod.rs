@@ -1,10 +1,11 @@
 //! Stage 3, the objects: typed Kubernetes and custom resources built from the
 //! plan. One module per concern (workloads, services, policy, secrets,
-//! config, monitoring, dashboard), each building its objects for both
+//! config, monitoring, alerts, dashboard), each building its objects for both
 //! topologies from the pod kit (`pod`) and the shared metadata (`meta`);
 //! `build` lists them in apply order as typed `Object`s, which only the
 //! bundle serializes.
 
+mod alerts;
 mod config;
 pub mod dashboard;
 mod meta;
@@ -45,7 +46,7 @@ pub fn build(plan: &Plan, sealed: Option<&SealedData>) -> Built {
     out.extend(policy::network_policies(plan).into_iter().map(Object::from));
     // What the profile asks of monitoring, last.
     out.extend(monitoring::service_monitor(plan).map(Object::from));
-    out.extend(monitoring::prometheus_rule(plan).map(Object::from));
+    out.extend(alerts::prometheus_rule(plan).map(Object::from));
     out.extend(dashboard::config_map(plan).map(Object::from));
     Built { objects: out, warnings }
 }

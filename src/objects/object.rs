@@ -14,7 +14,8 @@ use k8s_openapi::{Metadata, NamespaceResourceScope, Resource};
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
-use super::monitoring::{PrometheusRule, ServiceMonitor};
+use super::alerts::PrometheusRule;
+use super::monitoring::ServiceMonitor;
 use super::secrets::SealedSecret;
 
 /// What names an object in a cluster: two releases may not both create one.
