@@ -43,6 +43,14 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, col)
 }
 
+/// The byte offset of a 1-based line and column (in characters), the inverse
+/// of `line_col`, for parsers that report only those; clamped to the text.
+pub fn offset(text: &str, line: usize, col: usize) -> usize {
+    let start = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum::<usize>();
+    let line = text[start..].split('\n').next().unwrap_or("");
+    start + line.char_indices().nth(col.saturating_sub(1)).map_or(line.len(), |(i, _)| i)
+}
+
 /// Characters that must never reach a configuration file, a script, a YAML
 /// comment or a terminal unescaped: control characters (C0, DEL, C1), the
 /// Unicode line and paragraph separators (line breaks to YAML 1.1 readers),
@@ -129,6 +137,10 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 6), (2, 1));
         assert_eq!(line_col(text, 11), (2, 6));
+        for at in 0..text.len() {
+            let (line, col) = line_col(text, at);
+            assert_eq!(offset(text, line, col), at);
+        }
     }
 
     #[test]

@@ -12,7 +12,6 @@ pub mod diag;
 pub mod disk;
 pub mod drift;
 pub mod fleet;
-pub mod init;
 pub mod objects;
 pub mod outputs;
 pub mod plan;
@@ -20,12 +19,14 @@ pub mod profile;
 pub mod quantity;
 pub mod redis_commands;
 pub mod render;
-pub mod schema;
 pub mod seal;
-pub mod sealed;
 pub mod yaml;
 
 use diag::Diagnostic;
+
+/// The version of redis-gen, written into every generated file and the
+/// profiles and schema it prints.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The result of compiling one profile.
 #[derive(Debug)]
@@ -57,7 +58,7 @@ impl std::fmt::Display for ObjectId {
 
 /// Compiles a profile's text into a bundle. `name` is the profile's file name
 /// as shown in messages and headers.
-pub fn compile(name: &str, text: &str, sealed: Option<&sealed::SealedData>) -> Result<Compiled, Vec<Diagnostic>> {
+pub fn compile(name: &str, text: &str, sealed: Option<&seal::data::SealedData>) -> Result<Compiled, Vec<Diagnostic>> {
     // Type errors and the plan's findings are reported together, in text order.
     let (profile, mut errors) = profile::Profile::parse_partial(name, text)?;
     let plan = match plan::Plan::resolve(&profile) {

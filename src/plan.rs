@@ -18,8 +18,6 @@ pub const NAME_LABEL: &str = "app.kubernetes.io/name";
 pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
 pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-/// Key of the password inside the credentials Secret (the seed's name).
-pub const PASSWORD_KEY: &str = "redis-password";
 
 /// Port of every Sentinel (mode `sentinel`).
 pub const SENTINEL_PORT: u16 = 26379;

@@ -97,7 +97,7 @@ pub fn context(plan: &Plan) -> Value {
         config_dir => paths::CONFIG_DIR,
         runtime_dir => paths::RUNTIME_DIR,
         exporter_dir => paths::EXPORTER_DIR,
-        secret_file => format!("{}/{}", paths::SECRET_DIR, crate::plan::PASSWORD_KEY),
+        secret_file => format!("{}/{}", paths::SECRET_DIR, crate::seal::data::PASSWORD_KEY),
     }
 }
 

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use redis_gen::diag::{Diagnostic, is_unsafe, render};
 use redis_gen::profile::keys::{KEYS, Ty};
-use redis_gen::sealed::SealedData;
+use redis_gen::seal::data::SealedData;
 use redis_gen::{Compiled, compile};
 use serde_yaml::Value;
 

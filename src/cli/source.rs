@@ -1,16 +1,19 @@
-//! The PROFILE argument of build, validate, outputs, check and diff: one
-//! profile file, or a directory whose `*.toml` files (sorted by name; hidden
-//! files skipped) are a fleet. Reads the files, compiles them, and reports
-//! every problem, as text on stderr or as JSON for machines.
+//! The PROFILE argument of build, validate, outputs, check, diff and seal:
+//! one profile file, or (not for seal) a directory whose `*.toml` files
+//! (sorted by name; hidden files skipped) are a fleet. Reads the files and
+//! the sealed data beside each, compiles them, and reports every problem
+//! through one renderer (`diag::render`), as text on stderr or as JSON for
+//! machines.
 
 use std::path::{Path, PathBuf};
 
 use redis_gen::bundle::Bundle;
 use redis_gen::diag::{Diagnostic, escape, line_col, render};
 use redis_gen::fleet::{self, Fleet, Source};
+use redis_gen::seal::data::{self, SealedData};
 use serde::Serialize;
 
-use super::{Failed, common, term};
+use super::{Failed, term};
 
 /// What the argument compiled to.
 pub enum Target {
@@ -48,43 +51,31 @@ impl Target {
     }
 }
 
-/// One problem and the text it is about (for its line and column).
+/// One problem and the text it is about (a profile or a sealed-data file),
+/// for its line, column and caret.
 pub struct Problem {
     /// The path as the user would type it.
     pub file: String,
-    pub text: Option<String>,
-    /// Line and column when there is no text to find them in (sealed data).
-    pub at: Option<(usize, usize)>,
+    /// Empty when the file could not be read.
+    pub text: String,
     pub diag: Diagnostic,
 }
 
 impl Problem {
     pub fn in_text(file: &str, text: &str, diag: Diagnostic) -> Problem {
-        Problem { file: file.to_string(), text: Some(text.to_string()), at: None, diag }
+        Problem { file: file.to_string(), text: text.to_string(), diag }
     }
 
     pub fn io(file: &Path, message: String) -> Problem {
-        Problem { file: file.display().to_string(), text: None, at: None, diag: Diagnostic::new("", None, message) }
-    }
-
-    fn sealed(e: common::SealedError) -> Problem {
-        Problem { file: e.file, text: None, at: e.at, diag: Diagnostic::new("", None, e.message) }
+        Problem { file: file.display().to_string(), text: String::new(), diag: Diagnostic::new("", None, message) }
     }
 
     fn line_col(&self) -> Option<(usize, usize)> {
-        match (&self.diag.span, &self.text) {
-            (Some(span), Some(text)) => Some(line_col(text, span.start)),
-            _ => self.at,
-        }
+        self.diag.span.as_ref().map(|span| line_col(&self.text, span.start))
     }
 
     fn render(&self) -> String {
-        match (&self.text, self.at) {
-            (None, Some((line, col))) => {
-                format!("error: {}:{line}:{col}: {}\n", escape(&self.file), escape(&self.diag.message))
-            }
-            _ => render(&self.file, self.text.as_deref().unwrap_or(""), &self.diag, "error"),
-        }
+        render(&self.file, &self.text, &self.diag, "error")
     }
 }
 
@@ -112,12 +103,25 @@ pub fn load(path: &Path) -> Result<Target, Failed> {
 }
 
 /// A profile's text and sealed data.
-fn read(path: &Path) -> Result<(String, Option<redis_gen::sealed::SealedData>), Box<Problem>> {
+fn read(path: &Path) -> Result<(String, Option<SealedData>), Box<Problem>> {
     let io = |m: String| Box::new(Problem::io(path, m));
     let bytes = std::fs::read(path).map_err(|e| io(format!("cannot read {}: {e}", path.display())))?;
     let text = String::from_utf8(bytes).map_err(|_| io(format!("{} is not UTF-8 text", path.display())))?;
-    let sealed = common::sealed_for(path).map_err(|e| Box::new(Problem::sealed(e)))?;
+    let sealed = sealed_for(path)?;
     Ok((text, sealed))
+}
+
+/// The sealed data beside a profile, if there is any.
+fn sealed_for(profile: &Path) -> Result<Option<SealedData>, Box<Problem>> {
+    let path = data::path_for(profile);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => SealedData::parse(&text).map(Some).map_err(|mut diag| {
+            diag.message.push_str(" (this file is written by `redis-gen seal`)");
+            Box::new(Problem::in_text(&path.display().to_string(), &text, diag))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Box::new(Problem::io(&path, format!("cannot read it: {e}")))),
+    }
 }
 
 fn file_name(path: &Path) -> String {
@@ -125,14 +129,28 @@ fn file_name(path: &Path) -> String {
 }
 
 fn compile_one(path: &Path) -> Result<Target, Vec<Problem>> {
+    compile_file(path).map(|(c, _)| Target::One(Box::new(c)))
+}
+
+/// One profile file, compiled, and the sealed data beside it.
+fn compile_file(path: &Path) -> Result<(redis_gen::Compiled, Option<SealedData>), Vec<Problem>> {
     let (text, sealed) = read(path).map_err(|p| vec![*p])?;
     match redis_gen::compile(&file_name(path), &text, sealed.as_ref()) {
-        Ok(c) => Ok(Target::One(Box::new(c))),
+        Ok(c) => Ok((c, sealed)),
         Err(diags) => {
             let file = path.display().to_string();
             Err(diags.into_iter().map(|diag| Problem::in_text(&file, &text, diag)).collect())
         }
     }
+}
+
+/// `compile_file` for `seal`, problems printed; warnings are not its concern
+/// (it is what answers them).
+pub fn load_file(path: &Path) -> Result<(redis_gen::Compiled, Option<SealedData>), Failed> {
+    compile_file(path).map_err(|problems| {
+        report(&problems);
+        Failed
+    })
 }
 
 /// The profiles of a fleet directory: `*.toml`, not hidden, sorted.

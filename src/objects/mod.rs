@@ -15,7 +15,7 @@ mod workloads;
 use serde::Serialize;
 
 use crate::plan::Plan;
-use crate::sealed::SealedData;
+use crate::seal::data::SealedData;
 
 /// One object, ready to be written as one file.
 #[derive(Debug, Clone)]

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::CustomResource;
 use super::meta::object_meta;
-use crate::plan::{PASSWORD_KEY, Plan};
-use crate::sealed::SealedData;
+use crate::plan::Plan;
+use crate::seal::data::{PASSWORD_KEY, SealedData};
 
 /// Annotation that marks a placeholder SealedSecret.
 pub const PLACEHOLDER_ANNOTATION: &str = "redis-gen.io/placeholder";

@@ -33,11 +33,9 @@ use super::workloads::{
     mount, pod_security_context, pull_policy, resources, restricted, service_account, spread,
 };
 use super::{Built, Manifest, policy};
-use crate::plan::{
-    COMPONENT_LABEL, METRICS_PORT, PASSWORD_KEY, PROXY_HEALTH_PORT, Plan, Resources, SENTINEL_PORT, SentinelPlan,
-};
+use crate::plan::{COMPONENT_LABEL, METRICS_PORT, PROXY_HEALTH_PORT, Plan, Resources, SENTINEL_PORT, SentinelPlan};
 use crate::render::{self, paths};
-use crate::sealed::SealedData;
+use crate::seal::data::{PASSWORD_KEY, SealedData};
 
 /// Keys of the internal Secret `<release>-internal`.
 pub const INTERNAL_KEYS: [&str; 3] = ["exporter-password", "replication-password", "sentinel-password"];
@@ -163,7 +161,9 @@ fn internal_secret(
     warnings: &mut Vec<String>,
 ) -> SealedSecret {
     let values = sealed.and_then(|d| {
-        d.internal.as_ref().filter(|i| d.scope != crate::sealed::Scope::Strict || i.secret_name == s.internal_secret)
+        d.internal
+            .as_ref()
+            .filter(|i| d.scope != crate::seal::data::Scope::Strict || i.secret_name == s.internal_secret)
     });
     let mut data = BTreeMap::new();
     let mut missing = false;

@@ -18,8 +18,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::meta::{object_meta, selector};
-use crate::plan::{METRICS_PORT, PASSWORD_KEY, Plan, Resources, Role};
+use crate::plan::{METRICS_PORT, Plan, Resources, Role};
 use crate::render::paths;
+use crate::seal::data::PASSWORD_KEY;
 
 /// UID and GID of every container: non-root, above 10000 (no host user).
 pub const RUN_AS: i64 = 10001;

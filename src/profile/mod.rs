@@ -2,7 +2,9 @@
 //! values that remember where they came from. Only types are checked here
 //! (and unknown keys); meaning is checked by the plan.
 
+pub mod init;
 pub mod keys;
+pub mod schema;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
