@@ -82,10 +82,10 @@ impl SealedData {
     /// base64 sealed-secrets ciphertext. A problem is a diagnostic about
     /// `text`, so it is shown like a profile's.
     pub fn parse(text: &str) -> Result<SealedData, Diagnostic> {
-        let data: SealedData = serde_yaml::from_str(text).map_err(|e| {
+        let data: SealedData = serde_norway::from_str(text).map_err(|e| {
             let at = e.location().map(|l| diag::offset(text, l.line(), l.column()));
             let mut message = e.to_string();
-            // serde_yaml appends the position; ours goes in front.
+            // serde_norway appends the position; ours goes in front.
             if let Some(i) = message.find(" at line ") {
                 message.truncate(i);
             }
@@ -120,7 +120,7 @@ impl SealedData {
         format!(
             "# Sealed Redis password of {profile_name}, written by `redis-gen seal`, read by `redis-gen build`.\n\
              # Ciphertexts only (sealed-secrets RSA-OAEP + AES-GCM): safe to commit. Do not edit by hand.\n{}",
-            serde_yaml::to_string(self).expect("sealed data serializes")
+            serde_norway::to_string(self).expect("sealed data serializes")
         )
     }
 
