@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::bundle::{Bundle, File, KUSTOMIZATION};
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Rule};
 use crate::seal::data::SealedData;
 use crate::{Compiled, ObjectId, compile};
 
@@ -147,7 +147,8 @@ fn collisions(members: &[Member]) -> Vec<(usize, Vec<Diagnostic>)> {
             .map(|(first, ids)| {
                 let list: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
                 let n = ids.len();
-                Diagnostic::new(
+                Diagnostic::error(
+                    Rule::Fleet,
                     "",
                     None,
                     format!(

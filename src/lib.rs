@@ -31,7 +31,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Compiled {
     pub plan: plan::Plan,
     pub bundle: bundle::Bundle,
-    pub warnings: Vec<String>,
+    /// What the build would like the user to know (each of severity
+    /// warning), in the order found.
+    pub warnings: Vec<Diagnostic>,
     /// Every object the bundle creates, in apply order.
     pub objects: Vec<ObjectId>,
 }

@@ -80,7 +80,7 @@ impl<S: Serialize> CustomResource<S> {
 #[derive(Debug, Default)]
 pub struct Built {
     pub manifests: Vec<Manifest>,
-    pub warnings: Vec<String>,
+    pub warnings: Vec<crate::diag::Diagnostic>,
 }
 
 /// Every object of the release, in apply order.

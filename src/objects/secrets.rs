@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::CustomResource;
 use super::meta::object_meta;
+use crate::diag::{Diagnostic, Rule};
 use crate::plan::Plan;
 use crate::seal::data::{PASSWORD_KEY, SealedData};
 
@@ -54,16 +55,21 @@ pub fn sealed_secret(
 }
 
 /// One SealedSecret per namespace that needs the password, Redis's first.
-pub fn sealed_secrets(plan: &Plan, sealed: Option<&SealedData>, warnings: &mut Vec<String>) -> Vec<SealedSecret> {
+pub fn sealed_secrets(plan: &Plan, sealed: Option<&SealedData>, warnings: &mut Vec<Diagnostic>) -> Vec<SealedSecret> {
     let mut missing = Vec::new();
     // Strict scope binds each value to the Secret's name: after a rename
     // the controller could not decrypt them, so they are not used.
     let renamed = sealed.filter(|s| s.bound_to_other_name(&plan.names.secret));
     if let Some(s) = renamed {
-        warnings.push(format!(
-            "the sealed data was sealed (strict scope) for the Secret name {}, but the profile names it {}: \
+        warnings.push(Diagnostic::warning(
+            Rule::Sealed,
+            "secret_name",
+            None,
+            format!(
+                "the sealed data was sealed (strict scope) for the Secret name {}, but the profile names it {}: \
              not used; run `redis-gen seal --cert CERT.pem --password-stdin {}` (or --rotate) to seal it again",
-            s.secret_name, plan.names.secret, plan.profile_name
+                s.secret_name, plan.names.secret, plan.profile_name
+            ),
         ));
     }
     let sealed = if renamed.is_some() { None } else { sealed };
@@ -98,19 +104,21 @@ pub fn sealed_secrets(plan: &Plan, sealed: Option<&SealedData>, warnings: &mut V
         })
         .collect();
     if !missing.is_empty() {
-        warnings.push(format!(
+        warnings.push(Diagnostic::warning(Rule::Placeholder, "", None, format!(
             "no sealed password for namespace(s) {}: emitted placeholder SealedSecrets; run `redis-gen seal --cert CERT.pem {}` to seal one",
             missing.join(", "),
             plan.profile_name
-        ));
+        )));
     }
     if let Some(s) = sealed {
         let stale: Vec<_> =
             s.secrets.keys().filter(|ns| !plan.secret_namespaces().contains(&ns.as_str())).cloned().collect();
         if !stale.is_empty() {
-            warnings.push(format!(
-                "the sealed data has namespace(s) the profile no longer lists, ignored: {}",
-                stale.join(", ")
+            warnings.push(Diagnostic::warning(
+                Rule::Sealed,
+                "replica_namespaces",
+                None,
+                format!("the sealed data has namespace(s) the profile no longer lists, ignored: {}", stale.join(", ")),
             ));
         }
     }

@@ -158,7 +158,7 @@ fn internal_secret(
     plan: &Plan,
     s: &SentinelPlan,
     sealed: Option<&SealedData>,
-    warnings: &mut Vec<String>,
+    warnings: &mut Vec<crate::diag::Diagnostic>,
 ) -> SealedSecret {
     let values = sealed.and_then(|d| {
         d.internal
@@ -188,10 +188,10 @@ fn internal_secret(
             PLACEHOLDER_ANNOTATION.into(),
             "no sealed internal passwords yet: run `redis-gen seal --cert CERT.pem PROFILE`".into(),
         );
-        warnings.push(format!(
+        warnings.push(crate::diag::Diagnostic::warning(crate::diag::Rule::Placeholder, "", None, format!(
             "no sealed internal passwords (Secret {}): emitted a placeholder SealedSecret; run `redis-gen seal --cert CERT.pem {}` to generate and seal them",
             s.internal_secret, plan.profile_name
-        ));
+        )));
     }
     meta.annotations = (!annotations.is_empty()).then_some(annotations);
     secrets::sealed_secret(plan, meta, &s.internal_secret, &plan.namespace, data)
@@ -924,7 +924,7 @@ mod tests {
     #[test]
     fn internal_passwords_are_placeholders_until_sealed() {
         let built = crate::objects::build(&plan(SENTINEL), None);
-        assert!(built.warnings.iter().any(|w| w.contains("redis-shared-internal")), "{:?}", built.warnings);
+        assert!(built.warnings.iter().any(|w| w.message.contains("redis-shared-internal")), "{:?}", built.warnings);
         let internal = built.manifests.iter().find(|m| m.name == "redis-shared-internal").unwrap();
         let text = &internal.yaml;
         for key in INTERNAL_KEYS {

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::ops::Range;
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Rule};
 use crate::profile::{Profile, Sp, key_path};
 use quantity::Quantity;
 
@@ -249,10 +249,39 @@ struct Checker<'p> {
     errors: Vec<Diagnostic>,
 }
 
+/// The rule family of a finding about `key`, unless the check that finds it
+/// is of a kind of its own (a quantity's syntax, a request against its
+/// limit, maxmemory against a pod's limit, an unsafe character).
+fn rule_of(key: &str) -> Rule {
+    match key.split(['[', '.']).next().unwrap_or(key) {
+        "release_name"
+        | "namespace"
+        | "replica_namespaces"
+        | "monitoring_namespace"
+        | "secret_name"
+        | "storage_class"
+        | "cluster_domain" => Rule::Name,
+        "labels" | "service_monitor_labels" | "dashboard_label" | "dashboard_label_value" => Rule::Labels,
+        "loadbalancer_ip" | "loadbalancer_source_ranges" => Rule::Net,
+        "port" => Rule::Port,
+        "replica_count" | "sentinel_count" => Rule::Replicas,
+        "redis_image" | "exporter_image" | "proxy_image" => Rule::Image,
+        "maxmemory" => Rule::Maxmemory,
+        k if k == "storage_size" || k.contains("_cpu_") || k.contains("_memory_") => Rule::Quantity,
+        k if k.starts_with("enable_") || k.starts_with("service_monitor_") || k.starts_with("alert_") => Rule::Monitor,
+        _ => Rule::Redis,
+    }
+}
+
 impl<'p> Checker<'p> {
+    /// A finding of `key`'s own rule family.
     fn err(&mut self, key: &str, span: Option<Range<usize>>, msg: impl Into<String>) {
+        self.err_as(rule_of(key), key, span, msg);
+    }
+
+    fn err_as(&mut self, rule: Rule, key: &str, span: Option<Range<usize>>, msg: impl Into<String>) {
         if !self.poisoned(&[key]) {
-            self.errors.push(Diagnostic::new(key, span, msg));
+            self.errors.push(Diagnostic::error(rule, key, span, msg));
         }
     }
 
@@ -282,7 +311,8 @@ impl<'p> Checker<'p> {
             self.err(key, v.span.clone(), "must not be empty");
             false
         } else if let Some(c) = v.value.chars().find(|c| crate::diag::is_unsafe(*c)) {
-            self.err(
+            self.err_as(
+                Rule::Inject,
                 key,
                 v.span.clone(),
                 format!(
@@ -337,11 +367,12 @@ impl<'p> Checker<'p> {
         }
         match Quantity::parse(&v.value) {
             Some(q) if q.0 <= 0.0 => {
-                self.err(key, v.span.clone(), format!("`{}` must be greater than zero", v.value));
+                self.err_as(Rule::Quantity, key, v.span.clone(), format!("`{}` must be greater than zero", v.value));
                 None
             }
             Some(q) if !q.0.is_finite() || q.0 > MAX_QUANTITY => {
-                self.err(
+                self.err_as(
+                    Rule::Quantity,
                     key,
                     v.span.clone(),
                     format!("`{}` is too large; Kubernetes quantities stop at 2^63-1", v.value),
@@ -349,13 +380,13 @@ impl<'p> Checker<'p> {
                 None
             }
             Some(_) if memory && v.value.ends_with('m') => {
-                self.err(key, v.span.clone(), format!("`{}` is in thousandths of a byte; write memory as bytes with a suffix such as `512Mi` or `2Gi`", v.value));
+                self.err_as(Rule::Quantity, key, v.span.clone(), format!("`{}` is in thousandths of a byte; write memory as bytes with a suffix such as `512Mi` or `2Gi`", v.value));
                 None
             }
             Some(q) => Some(q.0),
             None => {
                 let example = if memory { "`512Mi`, `2Gi`" } else { "`500m`, `1`, `1.5`" };
-                self.err(key, v.span.clone(), format!("`{}` is not a Kubernetes quantity; expected a number with an optional suffix, such as {example}", v.value));
+                self.err_as(Rule::Quantity, key, v.span.clone(), format!("`{}` is not a Kubernetes quantity; expected a number with an optional suffix, such as {example}", v.value));
                 None
             }
         }
@@ -378,7 +409,8 @@ impl<'p> Checker<'p> {
         {
             let (key, span) =
                 if req.span.is_some() { (req_key, req.span.clone()) } else { (lim_key, lim.span.clone()) };
-            self.err(
+            self.err_as(
+                Rule::Resources,
                 key,
                 span,
                 format!(
@@ -734,7 +766,7 @@ impl Plan {
                 Some(s) => ("replica_memory_limit", Some(s.clone())),
                 None => ("maxmemory", maxmemory.span.clone()),
             };
-            c.err(key, span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
+            c.err_as(Rule::Maxmemory, key, span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
         }
         let maxmemory_policy = c.one_of("maxmemory_policy");
         let appendfsync = c.one_of("appendfsync");

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-use crate::diag::{self, Diagnostic};
+use crate::diag::{self, Diagnostic, Rule};
 
 /// Key of the password inside the credentials Secret (the seed's name), and
 /// under each namespace of `secrets`.
@@ -89,7 +89,7 @@ impl SealedData {
             if let Some(i) = message.find(" at line ") {
                 message.truncate(i);
             }
-            Diagnostic::new("", at.map(|a| a..a), message)
+            Diagnostic::error(Rule::Sealed, "", at.map(|a| a..a), message)
         })?;
         let internal = data.internal.iter().map(|i| ("internal".to_string(), i.values.clone()));
         for (ns, values) in data.secrets.clone().into_iter().chain(internal) {
@@ -98,7 +98,8 @@ impl SealedData {
                     .decode(value)
                     .is_ok_and(|bytes| super::hybrid::well_formed(&bytes));
                 if !ok {
-                    return Err(Diagnostic::new(
+                    return Err(Diagnostic::error(
+                        Rule::Sealed,
                         "",
                         None,
                         format!(
