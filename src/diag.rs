@@ -13,6 +13,8 @@ use std::ops::Range;
 /// what docs/errors.md lists, so a rewording never breaks a consumer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Rule {
+    /// A file that is not UTF-8 text.
+    Utf8,
     /// Not TOML.
     Syntax,
     /// A value of the wrong type.
@@ -54,7 +56,8 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 19] = [
+    pub const ALL: [Rule; 20] = [
+        Rule::Utf8,
         Rule::Syntax,
         Rule::Type,
         Rule::Unknown,
@@ -79,6 +82,7 @@ impl Rule {
     /// The stable code.
     pub fn code(self) -> &'static str {
         match self {
+            Rule::Utf8 => "utf8",
             Rule::Syntax => "syntax",
             Rule::Type => "type",
             Rule::Unknown => "unknown",

@@ -47,8 +47,13 @@ fn parse_expect(file: &Path, line: &str) -> Expect {
     parsed.unwrap_or_else(|| panic!("{}: malformed expect line: {line}", file.display()))
 }
 
+/// A corpus file's text; a file that is not UTF-8 is in the corpus too.
+fn header(file: &Path) -> String {
+    String::from_utf8_lossy(&std::fs::read(file).unwrap()).into_owned()
+}
+
 fn expectations(file: &Path) -> Vec<Expect> {
-    let text = std::fs::read_to_string(file).unwrap();
+    let text = header(file);
     text.lines().filter(|l| l.starts_with("# expect:")).map(|l| parse_expect(file, l)).collect()
 }
 
@@ -149,7 +154,7 @@ fn the_corpus_is_large_and_every_file_says_what_it_expects() {
     let files = corpus();
     assert!(files.len() >= 40, "only {} bad profiles", files.len());
     for f in &files {
-        let text = std::fs::read_to_string(f).unwrap();
+        let text = header(f);
         assert!(text.starts_with("# "), "{}: the first line says what the mistake is", f.display());
         assert!(!expectations(f).is_empty(), "{} has no `# expect:` line", f.display());
     }
@@ -234,17 +239,23 @@ fn unreadable_input_exits_1_with_the_reason() {
     let tmp = tempdir("input");
     std::fs::write(tmp.join("latin1.toml"), b"namespace = \"r\xe9dis\"\n").unwrap();
     std::fs::create_dir(tmp.join("dir.toml")).unwrap();
+    // Sealed data that is not UTF-8, beside a valid profile.
+    std::fs::write(tmp.join("p.toml"), "").unwrap();
+    std::fs::write(tmp.join("p.sealed.yaml"), b"scope: strict\nsecret_name: \"\x1b[2J\xc3\"\n").unwrap();
     let cases = [
         (tmp.join("missing.toml"), "cannot read"),
-        (tmp.join("latin1.toml"), "not UTF-8"),
+        (tmp.join("latin1.toml"), "latin1.toml:1:15: not UTF-8"),
         (tmp.join("dir.toml"), "cannot read"),
+        (tmp.join("p.toml"), "p.sealed.yaml:2:19: not UTF-8"),
     ];
     for (path, fragment) in cases {
         let out = run(&["validate".as_ref(), path.as_os_str()]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{}: {stderr}", path.display());
-        assert!(stderr.contains(fragment) && stderr.contains(&path.display().to_string()), "{stderr}");
+        assert!(stderr.contains(fragment) && stderr.contains(&tmp.display().to_string()), "{stderr}");
         assert!(!stderr.contains("panicked"), "{stderr}");
+        // Neither a raw invalid byte nor a terminal escape reaches the terminal.
+        assert!(std::str::from_utf8(&out.stderr).is_ok() && !stderr.contains('\u{1b}'), "{stderr:?}");
     }
     std::fs::remove_dir_all(&tmp).unwrap();
 }

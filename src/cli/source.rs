@@ -104,22 +104,44 @@ pub fn load(path: &Path) -> Result<Target, Failed> {
 fn read(path: &Path) -> Result<(String, Option<SealedData>), Box<Problem>> {
     let io = |m: String| Box::new(Problem::io(path, m));
     let bytes = std::fs::read(path).map_err(|e| io(format!("cannot read {}: {e}", path.display())))?;
-    let text = String::from_utf8(bytes).map_err(|_| io(format!("{} is not UTF-8 text", path.display())))?;
+    let text = utf8(path, bytes)?;
     let sealed = sealed_for(path)?;
     Ok((text, sealed))
+}
+
+/// A file's bytes as text. If they are not UTF-8, the error points at the
+/// first byte that is not, on its line as shown with every invalid sequence
+/// replaced by U+FFFD (so no raw byte reaches the terminal; `render` blanks
+/// control characters): the bytes before it are valid, so its offset is the
+/// same in both.
+fn utf8(path: &Path, bytes: Vec<u8>) -> Result<String, Box<Problem>> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let byte = e.as_bytes()[at];
+        let text = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        let span = at..at + char::REPLACEMENT_CHARACTER.len_utf8();
+        let message = format!("not UTF-8 text: the byte 0x{byte:02x} here is not valid UTF-8; save the file as UTF-8");
+        Box::new(Problem::in_text(
+            &path.display().to_string(),
+            &text,
+            Diagnostic::error(Rule::Utf8, "", Some(span), message),
+        ))
+    })
 }
 
 /// The sealed data beside a profile, if there is any.
 fn sealed_for(profile: &Path) -> Result<Option<SealedData>, Box<Problem>> {
     let path = data::path_for(profile);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => SealedData::parse(&text).map(Some).map_err(|mut diag| {
-            diag.message.push_str(" (this file is written by `redis-gen seal`)");
-            Box::new(Problem::in_text(&path.display().to_string(), &text, diag))
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Box::new(Problem::io(&path, format!("cannot read it: {e}")))),
-    }
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Box::new(Problem::io(&path, format!("cannot read it: {e}")))),
+    };
+    let text = utf8(&path, bytes)?;
+    SealedData::parse(&text).map(Some).map_err(|mut diag| {
+        diag.message.push_str(" (this file is written by `redis-gen seal`)");
+        Box::new(Problem::in_text(&path.display().to_string(), &text, diag))
+    })
 }
 
 fn file_name(path: &Path) -> String {
