@@ -2,10 +2,12 @@
 //! of Kubernetes manifests.
 //!
 //! The pipeline, each stage a module: `profile` (TOML as written, with spans)
-//! -> `plan` (validated, resolved) -> `objects` (typed Kubernetes objects) ->
+//! -> `plan` (validated, resolved; the sealed data beside the profile, read
+//! by `seal::data`, is checked against it here) -> `objects` (typed
+//! Kubernetes objects) ->
 //! `bundle` (ordered files) -> `disk` (atomic write, the only filesystem
 //! access). Everything up to the bundle is pure: `compile` has no I/O, no
-//! clock, no randomness.
+//! clock, no randomness. Errors and warnings are `diag::Diagnostic`s.
 
 pub mod bundle;
 pub mod diag;
@@ -31,11 +33,16 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Compiled {
     pub plan: plan::Plan,
     pub bundle: bundle::Bundle,
-    /// What the build would like the user to know (each of severity
-    /// warning), in the order found.
-    pub warnings: Vec<Diagnostic>,
     /// Every object the bundle creates, in apply order.
     pub objects: Vec<ObjectId>,
+}
+
+impl Compiled {
+    /// What the build would like the user to know (each of severity
+    /// warning), in the order found.
+    pub fn warnings(&self) -> &[Diagnostic] {
+        &self.plan.credentials.warnings
+    }
 }
 
 /// What names an object in a cluster: two releases may not both create one.
@@ -61,7 +68,7 @@ impl std::fmt::Display for ObjectId {
 pub fn compile(name: &str, text: &str, sealed: Option<&seal::data::SealedData>) -> Result<Compiled, Vec<Diagnostic>> {
     // Type errors and the plan's findings are reported together, in text order.
     let (profile, mut errors) = profile::Profile::parse_partial(name, text)?;
-    let plan = match plan::Plan::resolve(&profile) {
+    let plan = match plan::Plan::resolve(&profile, sealed) {
         Ok(plan) if errors.is_empty() => plan,
         Ok(_) => return Err(errors),
         Err(mut found) => {
@@ -70,12 +77,12 @@ pub fn compile(name: &str, text: &str, sealed: Option<&seal::data::SealedData>) 
             return Err(errors);
         }
     };
-    let built = objects::build(&plan, sealed);
+    let built = objects::build(&plan);
     let objects = built
         .manifests
         .iter()
         .map(|m| ObjectId { kind: m.kind, namespace: m.namespace.clone(), name: m.name.clone() })
         .collect();
     let bundle = bundle::bundle(&plan, built.manifests);
-    Ok(Compiled { plan, bundle, warnings: built.warnings, objects })
+    Ok(Compiled { plan, bundle, objects })
 }

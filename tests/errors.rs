@@ -279,3 +279,40 @@ fn tempdir(tag: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+#[test]
+fn warnings_are_diagnostics_with_a_rule_a_key_and_a_position() {
+    let tmp = tempdir("warnings");
+    let profile = tmp.join("p.toml");
+    std::fs::write(&profile, "replica_namespaces = []\nsecret_name = \"renamed\"\n").unwrap();
+    // Sealed (strict scope) for the Secret's old name: not used, and said where the name is.
+    std::fs::write(
+        tmp.join("p.sealed.yaml"),
+        format!(
+            "scope: strict\nsecret_name: redis-credentials\npublic_key_sha256: {}\nsecrets:\n  redis:\n    redis-password: AAEHAAAAAAAAAAAAAAAAAAAAAA==\n",
+            "ab".repeat(32)
+        ),
+    )
+    .unwrap();
+    let out = run(&["validate".as_ref(), profile.as_os_str(), "--json".as_ref()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found: Vec<_> = v["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["rule"].as_str(), w["key"].as_str(), w["line"].as_u64(), w["column"].as_u64()))
+        .collect();
+    assert_eq!(
+        found,
+        [(Some("sealed"), Some("secret_name"), Some(2), Some(15)), (Some("placeholder"), None, None, None)]
+    );
+
+    let out = run(&["validate".as_ref(), profile.as_os_str()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let head = format!("warning: {}:2:15: `secret_name`: the sealed data was sealed (strict scope)", profile.display());
+    assert!(stderr.starts_with(&head), "{stderr}");
+    assert!(stderr.contains("    2 | secret_name = \"renamed\"\n      |               ^^^^^^^^^\n"), "{stderr}");
+    assert!(stderr.contains(&format!("warning: {}: no sealed password", profile.display())), "{stderr}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

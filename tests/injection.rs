@@ -336,7 +336,7 @@ fn hostile_sealed_ciphertexts_stay_plain_strings() {
                 assert_eq!(b, h, "{payload:?} changed {}", h.path);
             }
         }
-        for w in &c.warnings {
+        for w in c.warnings() {
             let shown = render("p.toml", "", w);
             assert!(!shown.chars().any(|c| c != '\n' && is_unsafe(c)), "{shown:?}");
         }

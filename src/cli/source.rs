@@ -156,7 +156,7 @@ fn in_text(path: &Path, text: &str, diags: &[Diagnostic]) -> Vec<Problem> {
 
 fn compile_one(path: &Path) -> Result<Compiled, Vec<Problem>> {
     let (c, text, _) = compile_file(path)?;
-    let warnings = in_text(path, &text, &c.warnings);
+    let warnings = in_text(path, &text, c.warnings());
     Ok((Target::One(Box::new(c)), warnings))
 }
 
@@ -224,7 +224,7 @@ fn compile_fleet(dir: &Path) -> Result<Compiled, Vec<Problem>> {
                 .iter()
                 .zip(&sources)
                 .zip(&source_paths)
-                .flat_map(|((m, s), path)| in_text(path, &s.text, &m.compiled.warnings))
+                .flat_map(|((m, s), path)| in_text(path, &s.text, m.compiled.warnings()))
                 .collect();
             Ok((Target::Fleet(f), warnings))
         }

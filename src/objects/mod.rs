@@ -15,7 +15,6 @@ mod workloads;
 use serde::Serialize;
 
 use crate::plan::Plan;
-use crate::seal::data::SealedData;
 
 /// One object, ready to be written as one file.
 #[derive(Debug, Clone)]
@@ -76,20 +75,18 @@ impl<S: Serialize> CustomResource<S> {
     }
 }
 
-/// What building produced besides the objects.
+/// What building produced.
 #[derive(Debug, Default)]
 pub struct Built {
     pub manifests: Vec<Manifest>,
-    pub warnings: Vec<crate::diag::Diagnostic>,
 }
 
 /// Every object of the release, in apply order.
-pub fn build(plan: &Plan, sealed: Option<&SealedData>) -> Built {
+pub fn build(plan: &Plan) -> Built {
     if let Some(s) = &plan.sentinel {
-        return sentinel::build(plan, s, sealed);
+        return sentinel::build(plan, s);
     }
-    let mut warnings = Vec::new();
-    let credentials = secrets::sealed_secrets(plan, sealed, &mut warnings);
+    let credentials = secrets::sealed_secrets(plan);
     let config = config::config_map(plan);
     let checksums = workloads::Checksums {
         config: meta::sha256_of(&config.data),
@@ -104,7 +101,7 @@ pub fn build(plan: &Plan, sealed: Option<&SealedData>) -> Built {
     out.extend(workloads::disruption_budget(plan).iter().map(Manifest::typed));
     out.push(Manifest::typed(&policy::network_policy(plan)));
     out.extend(monitoring_objects(plan));
-    Built { manifests: out, warnings }
+    Built { manifests: out }
 }
 
 /// The ServiceMonitor, PrometheusRule and dashboard ConfigMap the profile
@@ -125,10 +122,11 @@ fn monitoring_objects(plan: &Plan) -> Vec<Manifest> {
 mod tests {
     use super::*;
     use crate::profile::Profile;
+    use crate::seal::data::SealedData;
 
     fn objects(text: &str) -> Vec<Manifest> {
-        let plan = Plan::resolve(&Profile::parse("t.toml", text).unwrap()).unwrap();
-        build(&plan, None).manifests
+        let plan = Plan::resolve(&Profile::parse("t.toml", text).unwrap(), None).unwrap();
+        build(&plan).manifests
     }
 
     fn kinds(text: &str) -> Vec<(String, String)> {
@@ -181,27 +179,34 @@ mod tests {
 
     #[test]
     fn without_sealed_data_placeholders_are_marked_and_warned_about() {
-        let plan = Plan::resolve(&Profile::parse("t.toml", "").unwrap()).unwrap();
-        let built = build(&plan, None);
-        assert_eq!(built.warnings.len(), 1);
+        let plan = Plan::resolve(&Profile::parse("t.toml", "").unwrap(), None).unwrap();
+        let built = build(&plan);
+        assert_eq!(plan.credentials.warnings.len(), 1);
         let sealed: Vec<_> = built.manifests.iter().filter(|m| m.kind == "SealedSecret").collect();
         assert_eq!(sealed.len(), 2);
         for m in sealed {
             let text = &m.yaml;
-            assert!(text.contains(secrets::PLACEHOLDER_ANNOTATION) && text.contains(secrets::PLACEHOLDER_VALUE));
+            assert!(
+                text.contains(secrets::PLACEHOLDER_ANNOTATION)
+                    && text.contains(crate::plan::credentials::PLACEHOLDER_VALUE)
+            );
         }
     }
 
     #[test]
     fn sealed_data_replaces_placeholders_and_changes_the_secret_checksum() {
-        let plan = Plan::resolve(&Profile::parse("t.toml", "replica_namespaces = []").unwrap()).unwrap();
+        let profile = Profile::parse("t.toml", "replica_namespaces = []").unwrap();
         let checksum = |sealed: Option<&SealedData>| {
-            let built = build(&plan, sealed);
+            let plan = Plan::resolve(&profile, sealed).unwrap();
+            let built = build(&plan);
             let sts = built.manifests.iter().find(|m| m.kind == "StatefulSet").unwrap();
-            (built.warnings, sts.value()["spec"]["template"]["metadata"]["annotations"]["checksum/secret"].clone())
+            (
+                plan.credentials.warnings,
+                sts.value()["spec"]["template"]["metadata"]["annotations"]["checksum/secret"].clone(),
+            )
         };
         // Sealed for this Secret's name (strict scope binds values to it).
-        let mut data = SealedData { secret_name: plan.names.secret.clone(), ..SealedData::default() };
+        let mut data = SealedData { secret_name: "redis-credentials".into(), ..SealedData::default() };
         data.secrets.insert("redis".into(), [("redis-password".to_string(), "AgAAAA==".to_string())].into());
         let (warnings, sealed_sum) = checksum(Some(&data));
         assert!(warnings.is_empty(), "{warnings:?}");

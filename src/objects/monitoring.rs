@@ -479,7 +479,7 @@ mod tests {
     use super::*;
 
     fn plan(text: &str) -> Plan {
-        Plan::resolve(&crate::profile::Profile::parse("t.toml", text).unwrap()).unwrap()
+        Plan::resolve(&crate::profile::Profile::parse("t.toml", text).unwrap(), None).unwrap()
     }
 
     fn alerts(p: &Plan) -> Vec<AlertRule> {

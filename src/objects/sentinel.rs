@@ -26,19 +26,18 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::meta::{object_meta, selector, sha256_of};
-use super::secrets::{self, PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE, SealedSecret};
+use super::secrets::{self, SealedSecret};
 use super::services::{self, port as service_port, service};
 use super::workloads::{
     CONFIG_CHECKSUM, DATA_VOLUME, SECRET_CHECKSUM, config_volume, env, exec_probe, exporter_container, memory_dir,
     mount, pod_security_context, pull_policy, resources, restricted, service_account, spread,
 };
 use super::{Built, Manifest, policy};
+use crate::plan::credentials::INTERNAL_KEYS;
 use crate::plan::{COMPONENT_LABEL, METRICS_PORT, PROXY_HEALTH_PORT, Plan, Resources, SENTINEL_PORT, SentinelPlan};
 use crate::render::{self, paths};
-use crate::seal::data::{PASSWORD_KEY, SealedData};
+use crate::seal::data::PASSWORD_KEY;
 
-/// Keys of the internal Secret `<release>-internal`.
-pub const INTERNAL_KEYS: [&str; 3] = ["exporter-password", "replication-password", "sentinel-password"];
 /// The internal Secret's volume (Redis namespace only).
 pub const INTERNAL_DIR: &str = "/etc/redis-internal";
 /// Memory emptyDir of the Sentinel: sentinel.conf, which Sentinel rewrites.
@@ -150,51 +149,6 @@ fn config_map(plan: &Plan, s: &SentinelPlan) -> ConfigMap {
         data: Some(config_files(plan, s)),
         ..Default::default()
     }
-}
-
-/// `<release>-internal` in the Redis namespace: the passwords of the
-/// sentinel, replication and exporter users. Placeholders until sealed.
-fn internal_secret(
-    plan: &Plan,
-    s: &SentinelPlan,
-    sealed: Option<&SealedData>,
-    warnings: &mut Vec<crate::diag::Diagnostic>,
-) -> SealedSecret {
-    let values = sealed.and_then(|d| {
-        d.internal
-            .as_ref()
-            .filter(|i| d.scope != crate::seal::data::Scope::Strict || i.secret_name == s.internal_secret)
-    });
-    let mut data = BTreeMap::new();
-    let mut missing = false;
-    for key in INTERNAL_KEYS {
-        match values.and_then(|v| v.values.get(key)) {
-            Some(c) => {
-                data.insert(key.to_string(), c.clone());
-            }
-            None => {
-                missing = true;
-                data.insert(key.to_string(), PLACEHOLDER_VALUE.to_string());
-            }
-        }
-    }
-    let mut meta = object_meta(&s.internal_secret, &plan.namespace, plan.labels());
-    let mut annotations = BTreeMap::new();
-    if let Some(a) = values.and(sealed).and_then(|d| d.scope.annotation()) {
-        annotations.insert(a.to_string(), "true".to_string());
-    }
-    if missing {
-        annotations.insert(
-            PLACEHOLDER_ANNOTATION.into(),
-            "no sealed internal passwords yet: run `redis-gen seal --cert CERT.pem PROFILE`".into(),
-        );
-        warnings.push(crate::diag::Diagnostic::warning(crate::diag::Rule::Placeholder, "", None, format!(
-            "no sealed internal passwords (Secret {}): emitted a placeholder SealedSecret; run `redis-gen seal --cert CERT.pem {}` to generate and seal them",
-            s.internal_secret, plan.profile_name
-        )));
-    }
-    meta.annotations = (!annotations.is_empty()).then_some(annotations);
-    secrets::sealed_secret(plan, meta, &s.internal_secret, &plan.namespace, data)
 }
 
 fn services(plan: &Plan, s: &SentinelPlan) -> Vec<Service> {
@@ -679,10 +633,14 @@ fn network_policies(plan: &Plan, s: &SentinelPlan) -> Vec<NetworkPolicy> {
 }
 
 /// Every object of a sentinel-mode release, in apply order.
-pub fn build(plan: &Plan, s: &SentinelPlan, sealed: Option<&SealedData>) -> Built {
-    let mut warnings = Vec::new();
-    let credentials = secrets::sealed_secrets(plan, sealed, &mut warnings);
-    let internal = internal_secret(plan, s, sealed, &mut warnings);
+pub fn build(plan: &Plan, s: &SentinelPlan) -> Built {
+    let credentials = secrets::sealed_secrets(plan);
+    // `<release>-internal`: the passwords of the sentinel, replication and
+    // exporter users, as the plan decided them.
+    let internal = secrets::sealed_secret(
+        plan,
+        plan.credentials.internal.as_ref().expect("the plan of mode sentinel holds the internal Secret"),
+    );
     let config = config_map(plan, s);
     let checksums = vec![
         (CONFIG_CHECKSUM.to_string(), sha256_of(&config.data)),
@@ -703,7 +661,7 @@ pub fn build(plan: &Plan, s: &SentinelPlan, sealed: Option<&SealedData>) -> Buil
     out.extend(disruption_budgets(plan, s).iter().map(Manifest::typed));
     out.extend(network_policies(plan, s).iter().map(Manifest::typed));
     out.extend(super::monitoring_objects(plan));
-    Built { manifests: out, warnings }
+    Built { manifests: out }
 }
 
 #[cfg(test)]
@@ -714,11 +672,11 @@ mod tests {
     const SENTINEL: &str = "mode = \"sentinel\"\nreplica_count = 2\n";
 
     fn plan(text: &str) -> Plan {
-        Plan::resolve(&Profile::parse("t.toml", text).unwrap()).unwrap()
+        Plan::resolve(&Profile::parse("t.toml", text).unwrap(), None).unwrap()
     }
 
     fn errors(text: &str) -> Vec<(String, String)> {
-        Plan::resolve(&Profile::parse("t.toml", text).unwrap())
+        Plan::resolve(&Profile::parse("t.toml", text).unwrap(), None)
             .expect_err("should be refused")
             .into_iter()
             .map(|d| (d.key, d.message))
@@ -726,7 +684,7 @@ mod tests {
     }
 
     fn kinds(text: &str) -> Vec<(String, String)> {
-        crate::objects::build(&plan(text), None).manifests.into_iter().map(|m| (m.kind.to_string(), m.name)).collect()
+        crate::objects::build(&plan(text)).manifests.into_iter().map(|m| (m.kind.to_string(), m.name)).collect()
     }
 
     #[test]
@@ -782,10 +740,7 @@ mod tests {
     }
 
     fn object<T: serde::de::DeserializeOwned>(text: &str, kind: &str, name: &str) -> Option<T> {
-        let m = crate::objects::build(&plan(text), None)
-            .manifests
-            .into_iter()
-            .find(|m| m.kind == kind && m.name == name)?;
+        let m = crate::objects::build(&plan(text)).manifests.into_iter().find(|m| m.kind == kind && m.name == name)?;
         Some(serde_norway::from_value(m.value()).unwrap())
     }
 
@@ -923,12 +878,14 @@ mod tests {
 
     #[test]
     fn internal_passwords_are_placeholders_until_sealed() {
-        let built = crate::objects::build(&plan(SENTINEL), None);
-        assert!(built.warnings.iter().any(|w| w.message.contains("redis-shared-internal")), "{:?}", built.warnings);
+        let plan = plan(SENTINEL);
+        let built = crate::objects::build(&plan);
+        let warnings = &plan.credentials.warnings;
+        assert!(warnings.iter().any(|w| w.message.contains("redis-shared-internal")), "{warnings:?}");
         let internal = built.manifests.iter().find(|m| m.name == "redis-shared-internal").unwrap();
         let text = &internal.yaml;
         for key in INTERNAL_KEYS {
-            assert!(text.contains(&format!("{key}: {PLACEHOLDER_VALUE}")), "{text}");
+            assert!(text.contains(&format!("{key}: {}", crate::plan::credentials::PLACEHOLDER_VALUE)), "{text}");
         }
     }
 }

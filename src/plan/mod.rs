@@ -1,7 +1,9 @@
 //! Stage 2, the plan: the profile validated and resolved once. Everything
 //! the object builders need is here in final form (names, DNS names, label
-//! sets, resources, byte counts), so they never re-derive or re-check it.
+//! sets, resources, byte counts, what each SealedSecret holds), so they
+//! never re-derive or re-check it.
 
+pub mod credentials;
 pub mod quantity;
 mod redis_commands;
 
@@ -11,6 +13,8 @@ use std::ops::Range;
 
 use crate::diag::{Diagnostic, Rule};
 use crate::profile::{Profile, Sp, key_path};
+use crate::seal::data::SealedData;
+use credentials::{Credentials, Targets};
 use quantity::Quantity;
 
 /// Port of the redis_exporter sidecar.
@@ -201,6 +205,8 @@ pub struct Plan {
     pub monitoring: Option<Monitoring>,
     /// Present in mode `sentinel`.
     pub sentinel: Option<SentinelPlan>,
+    /// What each SealedSecret holds, from the sealed data.
+    pub credentials: Credentials,
 }
 
 impl Plan {
@@ -623,7 +629,7 @@ pub const MAX_RELEASE_LEN: usize = 63 - 11 - "-replicas".len();
 
 impl Plan {
     /// Validates and resolves a profile. Returns every problem found.
-    pub fn resolve(p: &Profile) -> Result<Plan, Vec<Diagnostic>> {
+    pub fn resolve(p: &Profile, sealed: Option<&SealedData>) -> Result<Plan, Vec<Diagnostic>> {
         let mut c = Checker { p, errors: Vec::new() };
 
         let release = p.str("release_name");
@@ -983,9 +989,20 @@ impl Plan {
             node_dns_suffix: format!(".{r}-headless.{ns}.svc.{d}"),
             sentinel_dns_suffix: format!(".{r}-sentinel-headless.{ns}.svc.{d}"),
         });
+        // Shown in YAML comments and redis.conf: one printable line.
+        let profile_name = crate::diag::escape(&p.name);
+        let credentials = Credentials::resolve(
+            p,
+            &Targets {
+                profile_name: &profile_name,
+                secret_name: &names.secret,
+                namespaces: std::iter::once(ns.as_str()).chain(replica_namespaces.iter().map(String::as_str)).collect(),
+                internal_secret: sentinel.as_ref().map(|s| s.internal_secret.as_str()),
+            },
+            sealed,
+        );
         Ok(Plan {
-            // Shown in YAML comments and redis.conf: one printable line.
-            profile_name: crate::diag::escape(&p.name),
+            profile_name,
             release: release.value,
             namespace: namespace.value,
             cluster_domain: domain.value,
@@ -1009,6 +1026,7 @@ impl Plan {
             monitoring_namespace: monitoring_namespace.value,
             monitoring,
             sentinel,
+            credentials,
         })
     }
 }
@@ -1217,7 +1235,7 @@ mod tests {
     use crate::diag::line_col;
 
     fn plan(text: &str) -> Result<Plan, Vec<Diagnostic>> {
-        Plan::resolve(&Profile::parse("t.toml", text).unwrap())
+        Plan::resolve(&Profile::parse("t.toml", text).unwrap(), None)
     }
 
     /// (key, line:column, message) of each error.
