@@ -3,11 +3,11 @@
 //! Redis namespace), a `kustomization.yaml` listing them in apply order, and a
 //! README with the release's outputs. No timestamps: same plan, same bytes.
 
+use crate::VERSION;
 use crate::objects::{Object, ObjectId};
 use crate::outputs::Outputs;
 use crate::plan::Plan;
 
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const KUSTOMIZATION: &str = "kustomization.yaml";
 
 /// One output file.
@@ -88,7 +88,7 @@ pub fn bundle(plan: &Plan, objects: Vec<Object>) -> Bundle {
             profile => &plan.profile_name,
             files => names,
             namespace => &plan.namespace,
-            secret_key => crate::plan::PASSWORD_KEY,
+            secret_key => crate::seal::data::PASSWORD_KEY,
             port => plan.port,
         },
     );
