@@ -3,11 +3,11 @@
 //! Redis namespace), a `kustomization.yaml` listing them in apply order, and a
 //! README with the release's outputs. No timestamps: same plan, same bytes.
 
-use crate::objects::Manifest;
+use crate::VERSION;
+use crate::objects::{Object, ObjectId};
 use crate::outputs::Outputs;
 use crate::plan::Plan;
 
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const KUSTOMIZATION: &str = "kustomization.yaml";
 
 /// One output file.
@@ -52,23 +52,23 @@ fn header(plan: &Plan) -> String {
 }
 
 /// File name of one object.
-pub fn file_name(plan: &Plan, m: &Manifest) -> String {
-    let kind = m.kind.to_ascii_lowercase();
-    match &m.namespace {
-        Some(ns) if *ns != plan.namespace => format!("{kind}-{}.{ns}.yaml", m.name),
-        _ => format!("{kind}-{}.yaml", m.name),
+pub fn file_name(plan: &Plan, id: &ObjectId) -> String {
+    let kind = id.kind.as_str().to_ascii_lowercase();
+    match &id.namespace {
+        Some(ns) if *ns != plan.namespace => format!("{kind}-{}.{ns}.yaml", id.name),
+        _ => format!("{kind}-{}.yaml", id.name),
     }
 }
 
-pub fn bundle(plan: &Plan, manifests: Vec<Manifest>) -> Bundle {
+pub fn bundle(plan: &Plan, objects: Vec<Object>) -> Bundle {
     let head = header(plan);
-    let mut files = Vec::with_capacity(manifests.len() + 2);
-    let mut names = Vec::with_capacity(manifests.len());
-    for m in manifests {
-        let path = file_name(plan, &m);
+    let mut files = Vec::with_capacity(objects.len() + 2);
+    let mut names = Vec::with_capacity(objects.len());
+    for o in objects {
+        let path = file_name(plan, &o.id());
         // The header goes in front of the object's own buffer: no copy of
         // the (up to 57 KB) text into a new one.
-        let mut contents = m.yaml.into_bytes();
+        let mut contents = crate::yaml::to_string(&o).into_bytes();
         contents.splice(0..0, head.bytes());
         files.push(File { path: path.clone(), contents });
         names.push(path);
@@ -88,7 +88,7 @@ pub fn bundle(plan: &Plan, manifests: Vec<Manifest>) -> Bundle {
             profile => &plan.profile_name,
             files => names,
             namespace => &plan.namespace,
-            secret_key => crate::plan::PASSWORD_KEY,
+            secret_key => crate::seal::data::PASSWORD_KEY,
             port => plan.port,
         },
     );

@@ -10,7 +10,7 @@ use super::quantity::Quantity;
 use super::syntax::{
     MAX_QUANTITY, dns1123_label, dns1123_subdomain, duration_ms, image_reference, label_key_ok, label_value_ok,
 };
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Rule};
 use crate::profile::keys::{BoolKey, Choice, ChoiceKey, Dflt, IntKey, Key, ListKey, MapKey, StrKey};
 use crate::profile::{Profile, Sp, key_path};
 
@@ -35,6 +35,28 @@ impl<'k> At<'k> {
     }
     fn path(&self) -> &str {
         self.path.as_deref().unwrap_or(self.key.name)
+    }
+}
+
+/// The rule family of a finding about `key`.
+fn rule_of(key: &Key) -> Rule {
+    match key.name {
+        "release_name"
+        | "namespace"
+        | "replica_namespaces"
+        | "monitoring_namespace"
+        | "secret_name"
+        | "storage_class"
+        | "cluster_domain" => Rule::Name,
+        "labels" | "service_monitor_labels" | "dashboard_label" | "dashboard_label_value" => Rule::Labels,
+        "loadbalancer_ip" | "loadbalancer_source_ranges" => Rule::Net,
+        "port" => Rule::Port,
+        "replica_count" | "sentinel_count" => Rule::Replicas,
+        "redis_image" | "exporter_image" | "proxy_image" => Rule::Image,
+        "maxmemory" => Rule::Maxmemory,
+        k if k == "storage_size" || k.contains("_cpu_") || k.contains("_memory_") => Rule::Quantity,
+        k if k.starts_with("enable_") || k.starts_with("service_monitor_") || k.starts_with("alert_") => Rule::Monitor,
+        _ => Rule::Redis,
     }
 }
 
@@ -63,9 +85,17 @@ impl<'p> Checker<'p> {
         self.err_at(&At::key(key), span, msg);
     }
 
+    /// A finding of the rule family of its key.
     pub fn err_at(&mut self, at: &At<'_>, span: Option<Range<usize>>, msg: impl Into<String>) {
+        self.err_as(rule_of(at.key), at, span, msg);
+    }
+
+    /// A finding of a kind of its own (a quantity's syntax, a request
+    /// against its limit, maxmemory against a pod's limit, an unsafe
+    /// character), whatever the key.
+    pub fn err_as(&mut self, rule: Rule, at: &At<'_>, span: Option<Range<usize>>, msg: impl Into<String>) {
         if !self.poisoned(&[at.key]) {
-            self.errors.push(Diagnostic::new(at.path(), span, msg));
+            self.errors.push(Diagnostic::error(rule, at.path(), span, msg));
         }
     }
 
@@ -156,7 +186,8 @@ impl<'p> Checker<'p> {
             self.err_at(at, v.span.clone(), "must not be empty");
             false
         } else if let Some(c) = v.value.chars().find(|c| crate::diag::is_unsafe(*c)) {
-            self.err_at(
+            self.err_as(
+                Rule::Inject,
                 at,
                 v.span.clone(),
                 format!(
@@ -211,11 +242,12 @@ impl<'p> Checker<'p> {
         }
         match Quantity::parse(&v.value) {
             Some(q) if q.0 <= 0.0 => {
-                self.err_at(at, v.span.clone(), format!("`{}` must be greater than zero", v.value));
+                self.err_as(Rule::Quantity, at, v.span.clone(), format!("`{}` must be greater than zero", v.value));
                 None
             }
             Some(q) if !q.0.is_finite() || q.0 > MAX_QUANTITY => {
-                self.err_at(
+                self.err_as(
+                    Rule::Quantity,
                     at,
                     v.span.clone(),
                     format!("`{}` is too large; Kubernetes quantities stop at 2^63-1", v.value),
@@ -223,13 +255,13 @@ impl<'p> Checker<'p> {
                 None
             }
             Some(_) if memory && v.value.ends_with('m') => {
-                self.err_at(at, v.span.clone(), format!("`{}` is in thousandths of a byte; write memory as bytes with a suffix such as `512Mi` or `2Gi`", v.value));
+                self.err_as(Rule::Quantity, at, v.span.clone(), format!("`{}` is in thousandths of a byte; write memory as bytes with a suffix such as `512Mi` or `2Gi`", v.value));
                 None
             }
             Some(q) => Some(q.0),
             None => {
                 let example = if memory { "`512Mi`, `2Gi`" } else { "`500m`, `1`, `1.5`" };
-                self.err_at(at, v.span.clone(), format!("`{}` is not a Kubernetes quantity; expected a number with an optional suffix, such as {example}", v.value));
+                self.err_as(Rule::Quantity, at, v.span.clone(), format!("`{}` is not a Kubernetes quantity; expected a number with an optional suffix, such as {example}", v.value));
                 None
             }
         }
@@ -252,8 +284,9 @@ impl<'p> Checker<'p> {
         {
             let (key, span) =
                 if req.span.is_some() { (req_key, req.span.clone()) } else { (lim_key, lim.span.clone()) };
-            self.err(
-                key,
+            self.err_as(
+                Rule::Resources,
+                &At::key(key),
                 span,
                 format!(
                     "request `{}` ({}) is above limit `{}` ({}); a request may not exceed its limit",

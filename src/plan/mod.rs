@@ -1,14 +1,17 @@
 //! Stage 2, the plan: the profile validated and resolved once. Everything
 //! the object builders need is here in final form (names, DNS names, label
-//! sets, resources, byte counts), so they never re-derive or re-check it.
+//! sets, resources, byte counts, what each SealedSecret holds), so they
+//! never re-derive or re-check it.
 //!
 //! `Plan::resolve` is a list of resolvers, one per sub-plan, each in its own
 //! file: names.rs (identity, names, labels), network.rs, redis.rs,
-//! resources.rs, sentinel.rs, monitoring.rs. They check through one Checker
+//! resources.rs, sentinel.rs, monitoring.rs, credentials.rs (the sealed
+//! data checked against the rest). They check through one Checker
 //! (check.rs), over the pure grammars of syntax.rs, and every error is
 //! reported at once, in the order of the profile's text.
 
 mod check;
+pub mod credentials;
 mod monitoring;
 mod names;
 mod network;
@@ -26,6 +29,8 @@ use std::collections::BTreeMap;
 use crate::diag::Diagnostic;
 use crate::profile::Profile;
 pub use crate::profile::keys::{Appendfsync, Choice, EvictionPolicy, Mode};
+use crate::seal::data::SealedData;
+use credentials::{Credentials, Targets};
 pub use monitoring::{Alerts, Dashboard, METRICS_PORT, Metrics, Monitoring, ServiceMonitorPlan};
 pub use names::{
     COMPONENT_LABEL, Component, INSTANCE_LABEL, MANAGED_BY_LABEL, MAX_RELEASE_LEN, NAME_LABEL, Names, Role,
@@ -33,9 +38,6 @@ pub use names::{
 pub use network::LoadBalancer;
 pub use resources::Resources;
 pub use sentinel::{PROXY_HEALTH_PORT, SENTINEL_PORT, SentinelPlan};
-
-/// Key of the password inside the credentials Secret (the seed's name).
-pub const PASSWORD_KEY: &str = "redis-password";
 
 /// A validated, resolved profile.
 #[derive(Debug, Clone)]
@@ -67,6 +69,8 @@ pub struct Plan {
     pub monitoring_namespace: String,
     /// Present in mode `sentinel`.
     pub sentinel: Option<SentinelPlan>,
+    /// What each SealedSecret holds, from the sealed data.
+    pub credentials: Credentials,
 }
 
 impl Plan {
@@ -82,7 +86,7 @@ impl Plan {
 
     /// Validates and resolves a profile. Returns every problem found, in
     /// text order.
-    pub fn resolve(p: &Profile) -> Result<Plan, Vec<Diagnostic>> {
+    pub fn resolve(p: &Profile, sealed: Option<&SealedData>) -> Result<Plan, Vec<Diagnostic>> {
         let mut c = check::Checker::new(p);
         let id = names::Identity::resolve(&mut c);
         let names = names::Names::resolve(&mut c, &id);
@@ -94,9 +98,22 @@ impl Plan {
             .then(|| SentinelPlan::resolve(&mut c, &id, &names, &redis.port, &redis.replica_count));
         let monitored = Metrics::resolve(&mut c, &id, &names, sentinel.as_ref());
         c.finish()?;
+        // Shown in YAML comments and redis.conf: one printable line.
+        let profile_name = crate::diag::escape(&p.name);
+        let credentials = Credentials::resolve(
+            p,
+            &Targets {
+                profile_name: &profile_name,
+                secret_name: &names.secret,
+                namespaces: std::iter::once(id.namespace.value.as_str())
+                    .chain(replica_namespaces.iter().map(String::as_str))
+                    .collect(),
+                internal_secret: sentinel.as_ref().map(|s| s.internal_secret.as_str()),
+            },
+            sealed,
+        );
         Ok(Plan {
-            // Shown in YAML comments and redis.conf: one printable line.
-            profile_name: crate::diag::escape(&p.name),
+            profile_name,
             release: id.release.value,
             namespace: id.namespace.value,
             cluster_domain: id.domain.value,
@@ -120,6 +137,7 @@ impl Plan {
             metrics: monitored.metrics,
             monitoring_namespace: monitored.namespace,
             sentinel,
+            credentials,
         })
     }
 }

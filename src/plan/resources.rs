@@ -6,6 +6,7 @@
 use super::check::{At, Checker};
 use super::quantity::Quantity;
 use super::syntax::{cap_cpu_request, human_bytes};
+use crate::diag::Rule;
 use crate::profile::Sp;
 use crate::profile::keys::{self, Key};
 
@@ -103,7 +104,7 @@ impl Sizing {
                 Some(s) => (&keys::REPLICA_MEMORY_LIMIT, Some(s.clone())),
                 None => (&keys::MAXMEMORY, maxmemory.span.clone()),
             };
-            c.err(key, span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
+            c.err_as(Rule::Maxmemory, &At::key(key), span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
         }
         Sizing { master, replica, master_memory_limit_bytes: limit_bytes, maxmemory_bytes }
     }

@@ -7,7 +7,8 @@ use crate::profile::Profile;
 
 /// The plan of a profile that must be valid.
 pub fn plan(text: &str) -> Plan {
-    Plan::resolve(&Profile::parse("t.toml", text).expect("well-typed")).unwrap_or_else(|e| panic!("refused: {e:?}"))
+    Plan::resolve(&Profile::parse("t.toml", text).expect("well-typed"), None)
+        .unwrap_or_else(|e| panic!("refused: {e:?}"))
 }
 
 /// One error as the user sees it.
@@ -21,7 +22,7 @@ pub struct Found {
 
 /// The errors of a profile that must be refused, in the order they are shown.
 pub fn errors(text: &str) -> Vec<Found> {
-    Plan::resolve(&Profile::parse("t.toml", text).expect("well-typed"))
+    Plan::resolve(&Profile::parse("t.toml", text).expect("well-typed"), None)
         .expect_err("should be refused")
         .into_iter()
         .map(|d| Found { key: d.key, at: d.span.map(|s| line_col(text, s.start)), message: d.message })
