@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use crate::diag::{Diagnostic, Rule};
-use crate::profile::Profile;
+use crate::profile::{Profile, keys};
 use crate::seal::data::{PASSWORD_KEY, Scope, SealedData};
 
 /// Keys of the internal Secret `<release>-internal` (mode sentinel).
@@ -62,7 +62,7 @@ impl Credentials {
             warnings.push(Diagnostic::warning(
                 Rule::Sealed,
                 "secret_name",
-                p.str("secret_name").span,
+                p.str(keys::SECRET_NAME.name).span,
                 format!(
                     "the sealed data was sealed (strict scope) for the Secret name {}, but the profile names it {}: \
                      not used; run `redis-gen seal --cert CERT.pem --password-stdin {}` (or --rotate) to seal it again",
@@ -112,7 +112,7 @@ impl Credentials {
                 warnings.push(Diagnostic::warning(
                     Rule::Sealed,
                     "replica_namespaces",
-                    p.list("replica_namespaces").span,
+                    p.list(keys::REPLICA_NAMESPACES.name).span,
                     format!(
                         "the sealed data has namespace(s) the profile no longer lists, ignored: {}",
                         stale.join(", ")
