@@ -8,8 +8,8 @@
 //! second would silently overwrite the first in the cluster. That includes
 //! the Namespace, which each release owns (see docs/gitops.md for why).
 //!
-//! Profiles compile in parallel (`std::thread::scope`); results are gathered
-//! in input order, so the output does not depend on the number of threads.
+//! Profiles compile in parallel (`par::map`); results are gathered in input
+//! order, so the output does not depend on the number of threads.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -73,7 +73,7 @@ pub struct Failure {
 /// Compiles every source. Fails with every profile's errors (in input
 /// order), including collisions between profiles that compiled.
 pub fn compile_all(sources: &[Source]) -> Result<Fleet, Vec<Failure>> {
-    let results = compile_parallel(sources);
+    let results = crate::par::map(sources, compile_one);
     let mut failures = Vec::new();
     let mut members = Vec::new();
     let mut indexes = Vec::new();
@@ -107,21 +107,6 @@ pub fn compile_all(sources: &[Source]) -> Result<Fleet, Vec<Failure>> {
 
 fn compile_one(s: &Source) -> Result<Compiled, Vec<Diagnostic>> {
     compile(&s.file, &s.text, s.sealed.as_ref())
-}
-
-fn compile_parallel(sources: &[Source]) -> Vec<Result<Compiled, Vec<Diagnostic>>> {
-    let threads = crate::disk::threads_for(sources.len());
-    if threads <= 1 {
-        return sources.iter().map(compile_one).collect();
-    }
-    let chunk = sources.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = sources
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(compile_one).collect::<Vec<_>>()))
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-    })
 }
 
 /// For each member that creates an object an earlier member also creates,

@@ -10,11 +10,11 @@
 pub mod bundle;
 pub mod diag;
 pub mod disk;
-pub mod drift;
 pub mod fleet;
 pub mod init;
 pub mod objects;
 pub mod outputs;
+pub mod par;
 pub mod plan;
 pub mod profile;
 pub mod quantity;
@@ -23,7 +23,6 @@ pub mod render;
 pub mod schema;
 pub mod seal;
 pub mod sealed;
-pub mod yaml;
 
 use diag::Diagnostic;
 

@@ -595,12 +595,26 @@ fn an_unchanged_rebuild_writes_nothing_and_any_difference_is_rewritten() {
             }),
         ),
     ];
+    // `check` and `diff` agree with `build` on whether out/ is current.
+    let agree = |what: &str, current: bool| {
+        for cmd in ["check", "diff"] {
+            let o = output({
+                let mut c = Command::new(BIN);
+                c.arg(cmd).arg(&profile).arg("-o").arg(&out);
+                c
+            });
+            assert_eq!(o.status.success(), current, "{what}: {cmd} disagrees with build: {}", stderr(&o));
+        }
+    };
+    agree("a fresh build", true);
     for (what, damage) in damage {
         damage(&out);
+        agree(what, false);
         let o = build(&profile, &out);
         assert_ok(&o);
         assert!(stderr(&o).contains("wrote "), "{what}: {}", stderr(&o));
         assert_eq!(snapshot(&out), reference, "{what}");
         assert!(stderr(&build(&profile, &out)).contains("is up to date"), "{what}");
+        agree(what, true);
     }
 }

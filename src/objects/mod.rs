@@ -30,7 +30,7 @@ pub struct Manifest {
 
 impl Manifest {
     fn new<T: Serialize>(kind: &'static str, name: &str, namespace: Option<&str>, object: &T) -> Manifest {
-        let yaml = crate::yaml::to_string(object);
+        let yaml = crate::bundle::yaml::to_string(object);
         // Every object built by a unit test is also checked against serde_norway.
         #[cfg(test)]
         assert_eq!(yaml, serde_norway::to_string(object).unwrap(), "{kind} {name}");

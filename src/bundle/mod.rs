@@ -3,6 +3,8 @@
 //! Redis namespace), a `kustomization.yaml` listing them in apply order, and a
 //! README with the release's outputs. No timestamps: same plan, same bytes.
 
+pub mod yaml;
+
 use crate::objects::Manifest;
 use crate::outputs::Outputs;
 use crate::plan::Plan;
