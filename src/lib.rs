@@ -17,8 +17,6 @@ pub mod outputs;
 pub mod par;
 pub mod plan;
 pub mod profile;
-pub mod quantity;
-pub mod redis_commands;
 pub mod render;
 pub mod schema;
 pub mod seal;
