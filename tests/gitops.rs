@@ -376,6 +376,25 @@ fn a_fleet_builds_each_profile_into_its_own_kustomization() {
 }
 
 #[test]
+fn kubectl_kustomize_reads_a_fleet_whose_stems_yaml_1_1_would_misread() {
+    // kustomize reads `- yes` as a boolean and refuses the file.
+    let s = Scratch::new();
+    let stems = ["yes", "On", "2024", "cache"];
+    for (i, stem) in stems.iter().enumerate() {
+        let name = ["one", "two", "three", "four"][i];
+        s.write(&format!("profiles/{stem}.toml"), &app(name));
+    }
+    let out = s.path("out");
+    build(&s.path("profiles"), &out);
+    let top = fs::read_to_string(out.join("kustomization.yaml")).unwrap();
+    assert!(top.ends_with("resources:\n- '2024'\n- ./On\n- cache\n- ./yes\n"), "{top}");
+    let k = Command::new("kubectl").arg("kustomize").arg(&out).output().expect("kubectl runs");
+    assert!(k.status.success(), "{}", String::from_utf8_lossy(&k.stderr));
+    let namespaces = stdout(&k).lines().filter(|l| *l == "kind: Namespace").count();
+    assert_eq!(namespaces, stems.len(), "every profile's objects, one Namespace each");
+}
+
+#[test]
 fn one_bad_profile_fails_the_fleet_with_every_error_and_writes_nothing() {
     let s = Scratch::new();
     s.write("profiles/a.toml", &app("alpha"));

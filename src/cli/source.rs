@@ -30,7 +30,7 @@ impl Target {
     pub fn stream(&self) -> String {
         match self {
             Target::One(c) => c.bundle.stream(),
-            Target::Fleet(f) => f.stream(),
+            Target::Fleet(f) => f.bundle.stream(),
         }
     }
 
@@ -39,11 +39,9 @@ impl Target {
     pub fn warnings(&self) -> Vec<(Option<&str>, &str)> {
         match self {
             Target::One(c) => c.warnings.iter().map(|w| (None, w.as_str())).collect(),
-            Target::Fleet(f) => f
-                .members
-                .iter()
-                .flat_map(|m| m.compiled.warnings.iter().map(|w| (Some(m.file.as_str()), w.as_str())))
-                .collect(),
+            Target::Fleet(f) => {
+                f.members.iter().flat_map(|m| m.warnings.iter().map(|w| (Some(m.file.as_str()), w.as_str()))).collect()
+            }
         }
     }
 }
