@@ -10,7 +10,7 @@ memory (max RSS) of the whole process, over repeated runs. Four cases:
   stdout     `build --stdout`: no disk at all
 
 Usage: bench/build_bench.py [PROFILE] [--runs N] [--case CASE ...] [--tmp DIR] [--bin BIN]
-Build the release binary first (cargo build --release); --bin measures
+Build the release binary first (cargo build-static); --bin measures
 another one (say, a build of main, to compare)."""
 
 import argparse

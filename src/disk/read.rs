@@ -5,9 +5,9 @@
 //! parallel.
 
 use std::collections::BTreeMap;
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::{DiskError, io_err};
@@ -114,11 +114,12 @@ fn read_dir<S>(
 /// A regular file's entry: one open that follows no symlink and does not
 /// block on a FIFO swapped in since the listing, one fstat, then the bytes.
 pub(super) fn file_entry(path: &Path) -> Result<Entry, DiskError> {
-    let f = match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK).open(path) {
-        Ok(f) => f,
+    use rustix::fs::{Mode, OFlags, open};
+    let f = match open(path, OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC, Mode::empty()) {
+        Ok(fd) => File::from(fd),
         // Replaced by a symlink since the listing.
-        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(Entry::Other),
-        Err(e) => return Err(DiskError::Io(path.to_path_buf(), e)),
+        Err(rustix::io::Errno::LOOP) => return Ok(Entry::Other),
+        Err(e) => return Err(DiskError::Io(path.to_path_buf(), e.into())),
     };
     let m = f.metadata().map_err(io_err(path))?;
     if !m.is_file() {
