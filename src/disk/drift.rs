@@ -214,6 +214,10 @@ mod tests {
         Tree { exists: true, mode: DIR_MODE, entries }
     }
 
+    fn changes(drifts: &[Drift]) -> Vec<(&str, Change)> {
+        drifts.iter().map(|d| (d.path.as_str(), d.change)).collect()
+    }
+
     fn file(contents: &[u8]) -> Entry {
         Entry::File { contents: contents.to_vec(), mode: FILE_MODE, links: 1 }
     }
@@ -234,9 +238,8 @@ mod tests {
         t.entries.insert("old/empty".into(), file(b""));
         t.entries.remove(MARKER);
         let d = compare(&bundle(), &t);
-        let got: Vec<_> = d.iter().map(|d| (d.path.as_str(), d.change)).collect();
         assert_eq!(
-            got,
+            changes(&d),
             [
                 (".redis-gen", Change::Missing),
                 ("a.yaml", Change::Different),
@@ -273,9 +276,8 @@ mod tests {
         t.entries.insert("a.yaml".into(), Entry::File { contents: b"one\ntwo\n".to_vec(), mode: 0o600, links: 2 });
         t.entries.insert(MARKER.into(), file(b"mine\n"));
         let d = compare(&bundle(), &t);
-        let got: Vec<_> = d.iter().map(|d| (d.path.as_str(), d.change)).collect();
         assert_eq!(
-            got,
+            changes(&d),
             [
                 ("", Change::Different),
                 (".redis-gen", Change::Different),

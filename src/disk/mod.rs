@@ -119,18 +119,14 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> DiskError + '_ {
 /// Whether `target` may be replaced: absent (`false`), or an empty directory
 /// or one marked as ours (`true`). Symlinks are refused, not followed.
 pub fn check_target(target: &Path) -> Result<bool, DiskError> {
-    match fs::symlink_metadata(target) {
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(DiskError::Io(target.to_path_buf(), e)),
-        Ok(m) if !m.is_dir() => Err(DiskError::NotADirectory(target.to_path_buf())),
-        Ok(_) => {
-            if is_marked(target) {
-                return Ok(true);
-            }
-            let empty = fs::read_dir(target).map_err(io_err(target))?.next().is_none();
-            if empty { Ok(true) } else { Err(DiskError::NotOwned(target.to_path_buf())) }
-        }
+    if read::dir_mode(target)?.is_none() {
+        return Ok(false);
     }
+    if is_marked(target) {
+        return Ok(true);
+    }
+    let empty = fs::read_dir(target).map_err(io_err(target))?.next().is_none();
+    if empty { Ok(true) } else { Err(DiskError::NotOwned(target.to_path_buf())) }
 }
 
 /// Whether `dir` holds our marker as a regular file (a symlink does not count).
