@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use crate::bundle::Bundle;
 use crate::diag::Diagnostic;
+use crate::objects::Kind;
 use crate::plan::Plan;
 use crate::sealed::SealedData;
 use crate::{Compiled, ObjectId, compile};
@@ -141,13 +142,13 @@ fn collisions(members: &[Member]) -> Vec<(usize, Vec<Diagnostic>)> {
 
 fn collision_help(ids: &[&ObjectId]) -> String {
     let mut help = Vec::new();
-    if ids.iter().any(|id| id.kind == "Namespace") {
+    if ids.iter().any(|id| id.kind == Kind::Namespace) {
         help.push("each release owns its Namespace (its Pod Security labels, and pruning it deletes everything in it): give each profile its own `namespace`");
     }
-    if ids.iter().any(|id| id.kind == "SealedSecret") {
+    if ids.iter().any(|id| id.kind == Kind::SealedSecret) {
         help.push("two releases would share one credentials Secret and overwrite each other's password: give one of them another `secret_name`");
     }
-    if ids.iter().any(|id| id.kind != "Namespace" && id.kind != "SealedSecret") {
+    if ids.iter().any(|id| !matches!(id.kind, Kind::Namespace | Kind::SealedSecret)) {
         help.push("give one of them another `release_name` or `namespace`");
     }
     help.join("; ")

@@ -34,23 +34,7 @@ pub struct Compiled {
     pub objects: Vec<ObjectId>,
 }
 
-/// What names an object in a cluster: two releases may not both create one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectId {
-    pub kind: &'static str,
-    /// `None` for cluster-scoped objects (the Namespace).
-    pub namespace: Option<String>,
-    pub name: String,
-}
-
-impl std::fmt::Display for ObjectId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.namespace {
-            Some(ns) => write!(f, "{} {ns}/{}", self.kind, self.name),
-            None => write!(f, "{} {}", self.kind, self.name),
-        }
-    }
-}
+pub use objects::ObjectId;
 
 /// Compiles a profile's text into a bundle. `name` is the profile's file name
 /// as shown in messages and headers.
@@ -67,11 +51,7 @@ pub fn compile(name: &str, text: &str, sealed: Option<&sealed::SealedData>) -> R
         }
     };
     let built = objects::build(&plan, sealed);
-    let objects = built
-        .manifests
-        .iter()
-        .map(|m| ObjectId { kind: m.kind, namespace: m.namespace.clone(), name: m.name.clone() })
-        .collect();
-    let bundle = bundle::bundle(&plan, built.manifests);
+    let objects = built.objects.iter().map(objects::Object::id).collect();
+    let bundle = bundle::bundle(&plan, built.objects);
     Ok(Compiled { plan, bundle, warnings: built.warnings, objects })
 }

@@ -3,11 +3,9 @@
 //! value reaching a template was validated by the plan; templates auto-escape
 //! nothing, so the plan's rules are what keep profile strings inert.
 
-use std::collections::BTreeMap;
-
 use minijinja::{Environment, Value};
 
-use crate::plan::{Plan, Role};
+use crate::plan::Plan;
 
 /// Paths inside the pods, shared by the templates and the object builders.
 pub mod paths {
@@ -21,6 +19,14 @@ pub mod paths {
     pub const EXPORTER_DIR: &str = "/run/redis-exporter";
     pub const DATA_DIR: &str = "/data";
     pub const TMP_DIR: &str = "/tmp";
+    /// Mode sentinel: the internal Secret's volume (Redis namespace only).
+    pub const INTERNAL_DIR: &str = "/etc/redis-internal";
+    /// Mode sentinel: memory emptyDir of the Sentinel (sentinel.conf, which
+    /// Sentinel rewrites).
+    pub const SENTINEL_DIR: &str = "/run/sentinel";
+    /// Mode sentinel: memory emptyDir of HAProxy (haproxy.cfg with the
+    /// health check's AUTH).
+    pub const PROXY_DIR: &str = "/run/haproxy";
 }
 
 const TEMPLATES: &[(&str, &str)] = &[
@@ -30,7 +36,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("init.sh", include_str!("../templates/init.sh.j2")),
     ("probe.sh", include_str!("../templates/probe.sh.j2")),
     ("README.md", include_str!("../templates/README.md.j2")),
-    // Mode sentinel (src/objects/sentinel.rs).
+    // Mode sentinel (src/objects/config.rs).
     ("sentinel/node.conf", include_str!("../templates/sentinel/node.conf.j2")),
     ("sentinel/lib.sh", include_str!("../templates/sentinel/lib.sh.j2")),
     ("sentinel/node.sh", include_str!("../templates/sentinel/node.sh.j2")),
@@ -61,6 +67,11 @@ fn build_environment() -> Environment<'static> {
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_loader(|name| Ok(TEMPLATES.iter().find(|(n, _)| *n == name).map(|(_, src)| src.to_string())));
     env
+}
+
+/// The names of the embedded templates under `dir` (e.g. `sentinel/`).
+pub fn templates_in(dir: &str) -> impl Iterator<Item = &'static str> {
+    TEMPLATES.iter().map(|(name, _)| *name).filter(move |name| name.starts_with(dir))
 }
 
 /// Renders one embedded template.
@@ -97,6 +108,9 @@ pub fn context(plan: &Plan) -> Value {
         config_dir => paths::CONFIG_DIR,
         runtime_dir => paths::RUNTIME_DIR,
         exporter_dir => paths::EXPORTER_DIR,
+        internal_dir => paths::INTERNAL_DIR,
+        sentinel_dir => paths::SENTINEL_DIR,
+        proxy_dir => paths::PROXY_DIR,
         secret_file => format!("{}/{}", paths::SECRET_DIR, crate::plan::PASSWORD_KEY),
     }
 }
@@ -104,26 +118,6 @@ pub fn context(plan: &Plan) -> Value {
 fn percent(plan: &Plan) -> f64 {
     let limit = crate::plan::quantity::Quantity::parse(&plan.master.memory_limit).map_or(1.0, |q| q.0);
     plan.maxmemory_bytes as f64 * 100.0 / limit
-}
-
-/// The files of the Redis ConfigMap, by file name.
-pub fn config_files(plan: &Plan) -> BTreeMap<String, String> {
-    let ctx = context(plan);
-    let mut files = BTreeMap::new();
-    for name in ["redis.conf", Role::Master.conf_file(), Role::Replica.conf_file(), "init.sh", "probe.sh"] {
-        files.insert(name.to_string(), render(name, ctx.clone()));
-    }
-    files
-}
-
-impl Role {
-    /// The role's config file in the ConfigMap.
-    pub fn conf_file(self) -> &'static str {
-        match self {
-            Role::Master => "master.conf",
-            Role::Replica => "replica.conf",
-        }
-    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ pub mod yaml;
 
 use serde::Serialize;
 
-use crate::objects::Manifest;
+use crate::objects::{Object, ObjectId};
 use crate::outputs::Outputs;
 use crate::plan::Plan;
 
@@ -121,23 +121,23 @@ fn header(plan: &Plan) -> String {
 }
 
 /// File name of one object.
-pub fn file_name(plan: &Plan, m: &Manifest) -> String {
-    let kind = m.kind.to_ascii_lowercase();
-    match &m.namespace {
-        Some(ns) if *ns != plan.namespace => format!("{kind}-{}.{ns}.yaml", m.name),
-        _ => format!("{kind}-{}.yaml", m.name),
+pub fn file_name(plan: &Plan, id: &ObjectId) -> String {
+    let kind = id.kind.as_str().to_ascii_lowercase();
+    match &id.namespace {
+        Some(ns) if *ns != plan.namespace => format!("{kind}-{}.{ns}.yaml", id.name),
+        _ => format!("{kind}-{}.yaml", id.name),
     }
 }
 
-pub fn bundle(plan: &Plan, manifests: Vec<Manifest>) -> Bundle {
+pub fn bundle(plan: &Plan, objects: Vec<Object>) -> Bundle {
     let head = header(plan);
-    let mut files = Vec::with_capacity(manifests.len() + 2);
-    let mut names = Vec::with_capacity(manifests.len());
-    for m in manifests {
-        let path = file_name(plan, &m);
+    let mut files = Vec::with_capacity(objects.len() + 2);
+    let mut names = Vec::with_capacity(objects.len());
+    for o in objects {
+        let path = file_name(plan, &o.id());
         // The header goes in front of the object's own buffer: no copy of
         // the (up to 57 KB) text into a new one.
-        let mut contents = m.yaml.into_bytes();
+        let mut contents = yaml::to_string(&o).into_bytes();
         contents.splice(0..0, head.bytes());
         files.push(File { path: path.clone(), contents });
         names.push(path);

@@ -141,7 +141,7 @@ pub fn run(a: Args) -> Result<(), Failed> {
         let target = InternalTarget {
             namespace: plan.namespace.clone(),
             secret_name: s.internal_secret.clone(),
-            keys: redis_gen::objects::sentinel::INTERNAL_KEYS.iter().map(|k| k.to_string()).collect(),
+            keys: redis_gen::objects::secrets::INTERNAL_KEYS.iter().map(|k| k.to_string()).collect(),
         };
         let (values, done) =
             internal::update(existing.as_ref(), &target, update.scope, &key, a.rotate, &mut SysRng).map_err(fail)?;

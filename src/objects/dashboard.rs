@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::meta::{object_meta, sha256_of};
-use super::monitoring::{memory_ratio, primaries, primary_series, promql_series, replication_lag_bytes, sentinels_up};
+use super::promql::{memory_ratio, primaries, primary_series, promql_series, replication_lag_bytes, sentinels_up};
 use crate::plan::{Monitoring, Plan};
 
 #[derive(Debug, Clone, Serialize)]
@@ -646,10 +646,7 @@ pub fn config_map(plan: &Plan) -> Option<ConfigMap> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn plan(text: &str) -> Plan {
-        Plan::resolve(&crate::profile::Profile::parse("t.toml", text).unwrap()).unwrap()
-    }
+    use crate::objects::fixture::plan;
 
     #[test]
     fn panels_do_not_overlap_and_fit_the_grid() {
