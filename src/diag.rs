@@ -1,16 +1,136 @@
-//! Diagnostics: errors as data. A `Diagnostic` carries the key path and the
-//! byte span it is about; `render` turns it into `file:line:col: key: message`
-//! with the offending line and a caret, the way compilers show errors.
+//! Diagnostics: errors and warnings as data. A `Diagnostic` carries its rule
+//! (a stable code for machines and tests), its severity, the key path and
+//! the byte span it is about; `render` turns it into
+//! `severity: file:line:col: key: message` with the offending line and a
+//! caret, the way compilers show errors. It is the one renderer: profiles,
+//! sealed-data files, fleets and warnings all go through it.
 
 use std::fmt::Write as _;
 use std::ops::Range;
 
-/// One problem found in a profile (or a warning about it).
+/// The family of rule a diagnostic is about. Its `code` is stable: it is
+/// what `validate --json` shows, what the bad-profile corpus asserts, and
+/// what docs/errors.md lists, so a rewording never breaks a consumer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Rule {
+    /// A file that is not UTF-8 text.
+    Utf8,
+    /// Not TOML.
+    Syntax,
+    /// A value of the wrong type.
+    Type,
+    /// A key redis-gen does not know (or no longer supports).
+    Unknown,
+    /// Kubernetes and DNS names.
+    Name,
+    /// Kubernetes quantities as written.
+    Quantity,
+    /// A request above its limit.
+    Resources,
+    /// maxmemory against the pods' memory limits.
+    Maxmemory,
+    /// IP addresses, CIDRs, the LoadBalancer.
+    Net,
+    /// Ports.
+    Port,
+    /// Pod counts.
+    Replicas,
+    /// Image references.
+    Image,
+    /// Redis and Sentinel settings: commands, choices, timings.
+    Redis,
+    /// Label keys and values.
+    Labels,
+    /// Metrics, ServiceMonitor, alerts, dashboard.
+    Monitor,
+    /// Characters that must never reach a file or a terminal.
+    Inject,
+    /// A file that cannot be read.
+    Read,
+    /// A sealed-data file that cannot be used, or that does not fit the profile.
+    Sealed,
+    /// A Secret emitted with placeholder values (nothing sealed for it yet).
+    Placeholder,
+    /// Two profiles of a fleet that would create the same object.
+    Fleet,
+}
+
+impl Rule {
+    pub const ALL: [Rule; 20] = [
+        Rule::Utf8,
+        Rule::Syntax,
+        Rule::Type,
+        Rule::Unknown,
+        Rule::Name,
+        Rule::Quantity,
+        Rule::Resources,
+        Rule::Maxmemory,
+        Rule::Net,
+        Rule::Port,
+        Rule::Replicas,
+        Rule::Image,
+        Rule::Redis,
+        Rule::Labels,
+        Rule::Monitor,
+        Rule::Inject,
+        Rule::Read,
+        Rule::Sealed,
+        Rule::Placeholder,
+        Rule::Fleet,
+    ];
+
+    /// The stable code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Rule::Utf8 => "utf8",
+            Rule::Syntax => "syntax",
+            Rule::Type => "type",
+            Rule::Unknown => "unknown",
+            Rule::Name => "name",
+            Rule::Quantity => "quantity",
+            Rule::Resources => "resources",
+            Rule::Maxmemory => "maxmemory",
+            Rule::Net => "net",
+            Rule::Port => "port",
+            Rule::Replicas => "replicas",
+            Rule::Image => "image",
+            Rule::Redis => "redis",
+            Rule::Labels => "labels",
+            Rule::Monitor => "monitor",
+            Rule::Inject => "inject",
+            Rule::Read => "read",
+            Rule::Sealed => "sealed",
+            Rule::Placeholder => "placeholder",
+            Rule::Fleet => "fleet",
+        }
+    }
+}
+
+/// Whether a diagnostic stops the build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    /// The word that opens the diagnostic's first line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// One problem found in a profile, or a warning about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
+    pub rule: Rule,
+    pub severity: Severity,
     /// Dotted key path (`replica_namespaces[1]`), empty for syntax errors.
     pub key: String,
-    /// Byte span in the profile text; `None` for a default or a missing key.
+    /// Byte span in the text; `None` for a default or a missing key.
     pub span: Option<Range<usize>>,
     /// What is wrong, then what would be accepted.
     pub message: String,
@@ -19,8 +139,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(key: impl Into<String>, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
-        Diagnostic { key: key.into(), span, message: message.into(), help: None }
+    pub fn error(rule: Rule, key: impl Into<String>, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+        Diagnostic { rule, severity: Severity::Error, key: key.into(), span, message: message.into(), help: None }
+    }
+
+    pub fn warning(rule: Rule, key: impl Into<String>, span: Option<Range<usize>>, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(rule, key, span, message) }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -41,6 +165,14 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let col = before[line_start..].chars().count() + 1;
     (line, col)
+}
+
+/// The byte offset of a 1-based line and column (in characters), the inverse
+/// of `line_col`, for parsers that report only those; clamped to the text.
+pub fn offset(text: &str, line: usize, col: usize) -> usize {
+    let start = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum::<usize>();
+    let line = text[start..].split('\n').next().unwrap_or("");
+    start + line.char_indices().nth(col.saturating_sub(1)).map_or(line.len(), |(i, _)| i)
 }
 
 /// Characters that must never reach a configuration file, a script, a YAML
@@ -67,12 +199,13 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// Renders one diagnostic against the profile it is about. Everything that
+/// Renders one diagnostic against the text it is about. Everything that
 /// may come from the input (file name, key, message, help) is escaped, so a
 /// hostile profile cannot write control sequences to the terminal or forge
 /// extra lines of output.
-pub fn render(file: &str, text: &str, d: &Diagnostic, severity: &str) -> String {
+pub fn render(file: &str, text: &str, d: &Diagnostic) -> String {
     let mut out = String::new();
+    let severity = d.severity.name();
     let file = escape(file);
     let key = if d.key.is_empty() { String::new() } else { format!("`{}`: ", escape(&d.key)) };
     let message = escape(&d.message);
@@ -129,6 +262,10 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 6), (2, 1));
         assert_eq!(line_col(text, 11), (2, 6));
+        for at in 0..text.len() {
+            let (line, col) = line_col(text, at);
+            assert_eq!(offset(text, line, col), at);
+        }
     }
 
     #[test]
@@ -142,9 +279,17 @@ mod tests {
     #[test]
     fn renders_position_and_caret() {
         let text = "namespace = 5\n";
-        let d = Diagnostic::new("namespace", Some(12..13), "expected a string, found an integer");
-        let s = render("p.toml", text, &d, "error");
+        let d = Diagnostic::error(Rule::Type, "namespace", Some(12..13), "expected a string, found an integer");
+        let s = render("p.toml", text, &d);
         assert!(s.starts_with("error: p.toml:1:13: `namespace`: expected a string"), "{s}");
         assert!(s.contains("^"));
+        let w = Diagnostic::warning(Rule::Placeholder, "", None, "no sealed password");
+        assert_eq!(render("p.toml", text, &w), "warning: p.toml: no sealed password\n");
+    }
+
+    #[test]
+    fn codes_are_distinct() {
+        let codes: std::collections::BTreeSet<_> = Rule::ALL.iter().map(|r| r.code()).collect();
+        assert_eq!(codes.len(), Rule::ALL.len());
     }
 }

@@ -15,10 +15,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::bundle::Bundle;
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Rule};
 use crate::objects::Kind;
 use crate::plan::Plan;
-use crate::sealed::SealedData;
+use crate::seal::data::SealedData;
 use crate::{Compiled, ObjectId, compile};
 
 /// One profile of the fleet, as read by the CLI.
@@ -38,8 +38,8 @@ pub struct Source {
 pub struct Member {
     pub stem: String,
     pub file: String,
+    /// The plan (its warnings in `plan.credentials.warnings`).
     pub plan: Plan,
-    pub warnings: Vec<String>,
     /// Every object the member creates, in apply order.
     pub objects: Vec<ObjectId>,
 }
@@ -69,8 +69,8 @@ pub fn compile_all(sources: &[Source]) -> Result<Fleet, Vec<Failure>> {
     let mut indexes = Vec::new();
     for (index, (source, result)) in sources.iter().zip(results).enumerate() {
         match result {
-            Ok(Compiled { plan, bundle, warnings, objects }) => {
-                members.push(Member { stem: source.stem.clone(), file: source.file.clone(), plan, warnings, objects });
+            Ok(Compiled { plan, bundle, objects }) => {
+                members.push(Member { stem: source.stem.clone(), file: source.file.clone(), plan, objects });
                 bundles.push((source.stem.clone(), bundle));
                 indexes.push(index);
             }
@@ -122,7 +122,8 @@ fn collisions(members: &[Member]) -> Vec<(usize, Vec<Diagnostic>)> {
             .map(|(first, ids)| {
                 let list: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
                 let n = ids.len();
-                Diagnostic::new(
+                Diagnostic::error(
+                    Rule::Fleet,
                     "",
                     None,
                     format!(

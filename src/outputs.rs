@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::plan::{PASSWORD_KEY, Plan};
+use crate::plan::Plan;
+use crate::seal::data::PASSWORD_KEY;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Outputs {

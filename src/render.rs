@@ -111,7 +111,7 @@ pub fn context(plan: &Plan) -> Value {
         internal_dir => paths::INTERNAL_DIR,
         sentinel_dir => paths::SENTINEL_DIR,
         proxy_dir => paths::PROXY_DIR,
-        secret_file => format!("{}/{}", paths::SECRET_DIR, crate::plan::PASSWORD_KEY),
+        secret_file => format!("{}/{}", paths::SECRET_DIR, crate::seal::data::PASSWORD_KEY),
     }
 }
 

@@ -199,6 +199,7 @@ fn validate_json_reports_every_error_with_its_position() {
     assert_eq!(v["ok"], false);
     let e = &v["errors"][0];
     assert_eq!(e["file"], p.display().to_string());
+    assert_eq!(e["rule"], "unknown");
     assert_eq!(
         (e["key"].as_str(), e["line"].as_u64(), e["column"].as_u64()),
         (Some("replica_cuont"), Some(2), Some(1))
@@ -210,7 +211,9 @@ fn validate_json_reports_every_error_with_its_position() {
     assert_eq!(code(&good), 0);
     let v: serde_json::Value = serde_json::from_str(&stdout(&good)).unwrap();
     assert_eq!((v["ok"].as_bool(), v["errors"].as_array().map(Vec::len)), (Some(true), Some(0)));
-    assert!(v["warnings"][0]["message"].as_str().unwrap().contains("no sealed password"));
+    let w = &v["warnings"][0];
+    assert_eq!((w["file"].as_str(), w["rule"].as_str()), (Some(HOMELAB), Some("placeholder")), "{w}");
+    assert!(w["message"].as_str().unwrap().contains("no sealed password"));
 }
 
 #[test]
@@ -235,7 +238,7 @@ fn stdout_is_the_files_in_kustomization_order_and_nothing_else() {
     assert!(files.len() > 10);
     let expected: String = files.iter().map(|f| format!("---\n{}", fs::read_to_string(out.join(f)).unwrap())).collect();
     assert_eq!(stdout(&o), expected);
-    assert!(stderr(&o).starts_with("warning: no sealed password"), "warnings go to stderr");
+    assert!(stderr(&o).starts_with(&format!("warning: {HOMELAB}: no sealed password")), "warnings go to stderr");
 
     let bad = s.write("bad.toml", "port = 0\n");
     let o = run([Path::new("build"), &bad, Path::new("--stdout")]);

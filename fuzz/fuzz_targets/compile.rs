@@ -32,7 +32,7 @@ fn check_diagnostic(text: &str, d: &Diagnostic) {
     if let Some(span) = &d.span {
         assert!(span.start <= span.end && span.end <= text.len(), "span {span:?} outside the text");
     }
-    let shown = render("fuzz.toml", text, d, "error");
+    let shown = render("fuzz.toml", text, d);
     assert!(shown.starts_with("error: fuzz.toml"), "{shown}");
     // Only line breaks between lines: no control character of the input may
     // reach the terminal.

@@ -12,11 +12,11 @@ pub mod yaml;
 
 use serde::Serialize;
 
+use crate::VERSION;
 use crate::objects::{Object, ObjectId};
 use crate::outputs::Outputs;
 use crate::plan::Plan;
 
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub const KUSTOMIZATION: &str = "kustomization.yaml";
 
 /// One output file.
@@ -152,7 +152,7 @@ pub fn bundle(plan: &Plan, objects: Vec<Object>) -> Bundle {
             profile => &plan.profile_name,
             files => names,
             namespace => &plan.namespace,
-            secret_key => crate::plan::PASSWORD_KEY,
+            secret_key => crate::seal::data::PASSWORD_KEY,
             port => plan.port,
         },
     );

@@ -29,8 +29,11 @@ pub struct Args {
 }
 
 pub fn run(a: Args) -> Result<(), Failed> {
-    let target =
-        if a.json { source::compile(&a.profile).map_err(|p| json_failure(&a, &p))? } else { source::load(&a.profile)? };
+    let target = if a.json {
+        source::compile(&a.profile).map_err(|p| json_failure(&a, &p))?.0
+    } else {
+        source::load(&a.profile)?
+    };
     let tree = disk::read::read_tree(&a.out).map_err(|e| {
         let shown = a.out.display().to_string();
         let message = e.to_string();

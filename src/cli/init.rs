@@ -1,7 +1,7 @@
 //! `redis-gen init [--name NAME] [--namespace NS]`: prints a complete,
 //! commented profile (every key, its default and meaning) that builds as is.
 
-use redis_gen::init::{Overrides, profile};
+use redis_gen::profile::init::{Overrides, profile};
 
 use super::source::{self, Problem};
 use super::{Failed, term};

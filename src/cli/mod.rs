@@ -4,7 +4,6 @@
 
 mod build;
 mod check;
-mod common;
 mod completions;
 mod diff;
 mod init;

@@ -7,5 +7,8 @@ use super::{Failed, term};
 pub struct Args {}
 
 pub fn run(_: Args) -> Result<(), Failed> {
-    term::print(&format!("{}\n", serde_json::to_string_pretty(&redis_gen::schema::schema()).expect("serializable")))
+    term::print(&format!(
+        "{}\n",
+        serde_json::to_string_pretty(&redis_gen::profile::schema::schema()).expect("serializable")
+    ))
 }

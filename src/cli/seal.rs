@@ -12,14 +12,14 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::rngs::SysRng;
+use redis_gen::disk;
+use redis_gen::seal::data::{self, Scope};
 use redis_gen::seal::internal::{self, InternalTarget};
 use redis_gen::seal::update::{self, Options, PasswordUse, Target};
 use redis_gen::seal::{cert, password};
-use redis_gen::sealed::{self, Scope};
-use redis_gen::{compile, disk};
 use zeroize::Zeroizing;
 
-use super::{Failed, common};
+use super::{Failed, source};
 
 /// Seal the Redis password for every namespace of PROFILE into <profile>.sealed.yaml (offline, as kubeseal --cert)
 ///
@@ -77,23 +77,15 @@ fn fail(message: impl std::fmt::Display) -> Failed {
 }
 
 pub fn run(a: Args) -> Result<(), Failed> {
-    // The profile: where the password must go.
+    // The profile: where the password must go; and what is sealed already.
     let shown = a.profile.display().to_string();
-    let text = fs::read_to_string(&a.profile).map_err(|e| fail(format!("cannot read {shown}: {e}")))?;
-    let name = a.profile.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or(shown.clone());
-    let plan = match compile(&name, &text, None) {
-        Ok(c) => c.plan,
-        Err(diags) => {
-            common::report(&shown, &text, &diags);
-            return Err(Failed);
-        }
-    };
+    let (compiled, existing) = source::load_file(&a.profile)?;
+    let plan = compiled.plan;
     let target = Target {
         namespaces: plan.secret_namespaces().into_iter().map(str::to_string).collect(),
         secret_name: plan.names.secret.clone(),
     };
-    let existing = common::read_sealed(&a.profile)?;
-    let sealed_path = sealed::path_for(&a.profile);
+    let sealed_path = data::path_for(&a.profile);
 
     // The controller's certificate, checked against the clock.
     let cert_shown = a.cert.display();
@@ -141,7 +133,7 @@ pub fn run(a: Args) -> Result<(), Failed> {
         let target = InternalTarget {
             namespace: plan.namespace.clone(),
             secret_name: s.internal_secret.clone(),
-            keys: redis_gen::objects::secrets::INTERNAL_KEYS.iter().map(|k| k.to_string()).collect(),
+            keys: redis_gen::plan::credentials::INTERNAL_KEYS.iter().map(|k| k.to_string()).collect(),
         };
         let (values, done) =
             internal::update(existing.as_ref(), &target, update.scope, &key, a.rotate, &mut SysRng).map_err(fail)?;
@@ -159,7 +151,7 @@ pub fn run(a: Args) -> Result<(), Failed> {
             .map_err(|e| fail(format!("cannot write the password to {}: {e}", path.display())))?;
     }
 
-    let new_text = data.to_yaml(&name);
+    let new_text = data.to_yaml(&plan.profile_name);
     let old_text = fs::read_to_string(&sealed_path).ok();
     let changed = old_text.as_deref() != Some(new_text.as_str());
     if changed {

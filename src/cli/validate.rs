@@ -1,6 +1,7 @@
 //! `redis-gen validate PROFILE|DIR [--json]`: every check of `build`, nothing
-//! written. `--json` prints `{"ok", "errors": [{file, key, line, column,
-//! message, help}], "warnings": [{file, message}]}` on stdout.
+//! written. `--json` prints `{"ok", "errors": [...], "warnings": [...]}` on
+//! stdout, each item `{file, rule, key, line, column, message, help}` (`rule`
+//! is a stable code, listed in docs/errors.md).
 
 use std::path::PathBuf;
 
@@ -22,7 +23,7 @@ pub struct Args {
 pub fn run(a: Args) -> Result<(), Failed> {
     if a.json {
         let (ok, value) = match source::compile(&a.profile) {
-            Ok(t) => (true, json!({ "ok": true, "errors": [], "warnings": source::json_warnings(&t, &a.profile) })),
+            Ok((_, w)) => (true, json!({ "ok": true, "errors": [], "warnings": source::json_problems(&w) })),
             Err(p) => (false, json!({ "ok": false, "errors": source::json_problems(&p), "warnings": [] })),
         };
         term::print(&format!("{}\n", serde_json::to_string_pretty(&value).expect("serializable")))?;

@@ -19,21 +19,11 @@ mod services;
 mod workloads;
 
 use crate::plan::Plan;
-use crate::sealed::SealedData;
 pub use object::{Kind, Object, ObjectId};
 
-/// What building produced besides the objects.
-#[derive(Debug, Default)]
-pub struct Built {
-    /// Every object of the release, in apply order.
-    pub objects: Vec<Object>,
-    pub warnings: Vec<String>,
-}
-
 /// Every object of the release, in apply order (both topologies).
-pub fn build(plan: &Plan, sealed: Option<&SealedData>) -> Built {
-    let mut warnings = Vec::new();
-    let secrets = secrets::sealed_secrets(plan, sealed, &mut warnings);
+pub fn build(plan: &Plan) -> Vec<Object> {
+    let secrets = secrets::sealed_secrets(plan);
     let config = config::config_map(plan);
     let checksums = pod::Checksums { config: meta::sha256_of(&config.data), secret: secrets::checksum(plan, &secrets) };
 
@@ -48,7 +38,7 @@ pub fn build(plan: &Plan, sealed: Option<&SealedData>) -> Built {
     out.extend(monitoring::service_monitor(plan).map(Object::from));
     out.extend(alerts::prometheus_rule(plan).map(Object::from));
     out.extend(dashboard::config_map(plan).map(Object::from));
-    Built { objects: out, warnings }
+    out
 }
 
 /// What the unit tests of every object module build from.
@@ -57,24 +47,24 @@ pub(crate) mod fixture {
     use k8s_openapi::api::apps::v1::StatefulSet;
     use k8s_openapi::api::core::v1::PodSpec;
 
-    use super::{Built, Kind, Object, Plan, build};
+    use super::{Kind, Object, Plan, build};
     use crate::profile::Profile;
 
     /// The smallest sentinel-mode profile.
     pub const SENTINEL: &str = "mode = \"sentinel\"\nreplica_count = 2\n";
 
     pub fn plan(text: &str) -> Plan {
-        Plan::resolve(&Profile::parse("t.toml", text).unwrap()).unwrap()
+        Plan::resolve(&Profile::parse("t.toml", text).unwrap(), None).unwrap()
     }
 
     /// Every object of the profile `text`, without sealed data.
-    pub fn built(text: &str) -> Built {
-        build(&plan(text), None)
+    pub fn built(text: &str) -> Vec<Object> {
+        build(&plan(text))
     }
 
     /// (kind, name) of every object, in apply order.
     pub fn kinds(text: &str) -> Vec<(Kind, String)> {
-        built(text).objects.iter().map(|o| (o.kind(), o.id().name)).collect()
+        built(text).iter().map(|o| (o.kind(), o.id().name)).collect()
     }
 
     /// Every object of type `T`, in apply order.
@@ -89,7 +79,7 @@ pub(crate) mod fixture {
         text: &str,
         name: &str,
     ) -> Option<T> {
-        all::<T>(built(text).objects).into_iter().find(|o| o.metadata().name.as_deref() == Some(name))
+        all::<T>(built(text)).into_iter().find(|o| o.metadata().name.as_deref() == Some(name))
     }
 
     /// The pod spec of the StatefulSet `name`.
@@ -105,9 +95,11 @@ mod tests {
     use k8s_openapi::api::networking::v1::NetworkPolicy;
 
     use super::fixture::{SENTINEL, all, built, get, kinds, plan, pod};
-    use super::secrets::{PLACEHOLDER_ANNOTATION, PLACEHOLDER_VALUE, SealedSecret};
+    use super::secrets::{PLACEHOLDER_ANNOTATION, SealedSecret};
     use super::*;
+    use crate::plan::credentials::PLACEHOLDER_VALUE;
     use crate::profile::Profile;
+    use crate::seal::data::SealedData;
 
     fn has(text: &str, kind: Kind, name: &str) -> bool {
         kinds(text).contains(&(kind, name.to_string()))
@@ -148,7 +140,6 @@ mod tests {
         ];
         for text in profiles {
             let texts: Vec<_> = built(text)
-                .objects
                 .iter()
                 .map(|o| {
                     let yaml = crate::bundle::yaml::to_string(o);
@@ -162,7 +153,7 @@ mod tests {
 
     #[test]
     fn custom_resources_take_their_api_version_and_kind_from_their_type() {
-        for o in built(SENTINEL).objects {
+        for o in built(SENTINEL) {
             let value = serde_norway::to_value(&o).unwrap();
             let (api_version, kind) = match &o {
                 Object::SealedSecret(_) => ("bitnami.com/v1alpha1", "SealedSecret"),
@@ -177,9 +168,8 @@ mod tests {
 
     #[test]
     fn without_sealed_data_placeholders_are_marked_and_warned_about() {
-        let built = built("");
-        assert_eq!(built.warnings.len(), 1);
-        let sealed: Vec<SealedSecret> = all(built.objects);
+        assert_eq!(plan("").credentials.warnings.len(), 1);
+        let sealed: Vec<SealedSecret> = all(built(""));
         assert_eq!(sealed.len(), 2);
         for s in sealed {
             assert!(s.metadata.annotations.unwrap().contains_key(PLACEHOLDER_ANNOTATION));
@@ -189,15 +179,15 @@ mod tests {
 
     #[test]
     fn sealed_data_replaces_placeholders_and_changes_the_secret_checksum() {
-        let plan = plan("replica_namespaces = []");
+        let profile = Profile::parse("t.toml", "replica_namespaces = []").unwrap();
         let checksum = |sealed: Option<&SealedData>| {
-            let built = build(&plan, sealed);
-            let sts = all::<StatefulSet>(built.objects).remove(0);
+            let plan = Plan::resolve(&profile, sealed).unwrap();
+            let sts = all::<StatefulSet>(build(&plan)).remove(0);
             let annotations = sts.spec.unwrap().template.metadata.unwrap().annotations.unwrap();
-            (built.warnings, annotations[pod::SECRET_CHECKSUM].clone())
+            (plan.credentials.warnings, annotations[pod::SECRET_CHECKSUM].clone())
         };
         // Sealed for this Secret's name (strict scope binds values to it).
-        let mut data = SealedData { secret_name: plan.names.secret.clone(), ..SealedData::default() };
+        let mut data = SealedData { secret_name: "redis-credentials".into(), ..SealedData::default() };
         data.secrets.insert("redis".into(), [("redis-password".to_string(), "AgAAAA==".to_string())].into());
         let (warnings, sealed_sum) = checksum(Some(&data));
         assert!(warnings.is_empty(), "{warnings:?}");
@@ -207,7 +197,7 @@ mod tests {
     }
 
     fn errors(text: &str) -> Vec<(String, String)> {
-        Plan::resolve(&Profile::parse("t.toml", text).unwrap())
+        Plan::resolve(&Profile::parse("t.toml", text).unwrap(), None)
             .expect_err("should be refused")
             .into_iter()
             .map(|d| (d.key, d.message))

@@ -18,9 +18,10 @@ use super::pod::{
     self, Checksums, DATA_VOLUME, Pod, config_volume, container, env, exec_probe, http_probe, memory_dir, mount, port,
     resources, script, secret_volume, small, tmp_dir,
 };
-use super::secrets::INTERNAL_KEYS;
-use crate::plan::{METRICS_PORT, PASSWORD_KEY, PROXY_HEALTH_PORT, Plan, Role, SENTINEL_PORT, SentinelPlan};
+use crate::plan::credentials::INTERNAL_KEYS;
+use crate::plan::{METRICS_PORT, PROXY_HEALTH_PORT, Plan, Role, SENTINEL_PORT, SentinelPlan};
 use crate::render::paths::{self, INTERNAL_DIR, PROXY_DIR, SENTINEL_DIR};
+use crate::seal::data::PASSWORD_KEY;
 
 /// HAProxy pods: two, so one can be rescheduled while the other serves.
 pub const PROXY_REPLICAS: i32 = 2;
@@ -383,7 +384,7 @@ mod tests {
         for text in ["", SENTINEL] {
             let files = crate::objects::config::config_files(&plan(text));
             let mut scripts = Vec::new();
-            for o in built(text).objects {
+            for o in built(text) {
                 let spec = match o {
                     Object::StatefulSet(s) => s.spec.unwrap().template.spec.unwrap(),
                     Object::Deployment(d) => d.spec.unwrap().template.spec.unwrap(),

@@ -1,7 +1,9 @@
 //! Stage 2, the plan: the profile validated and resolved once. Everything
 //! the object builders need is here in final form (names, DNS names, label
-//! sets, resources, byte counts), so they never re-derive or re-check it.
+//! sets, resources, byte counts, what each SealedSecret holds), so they
+//! never re-derive or re-check it.
 
+pub mod credentials;
 pub mod quantity;
 mod redis_commands;
 
@@ -9,8 +11,10 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::ops::Range;
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, Rule};
 use crate::profile::{Profile, Sp, key_path};
+use crate::seal::data::SealedData;
+use credentials::{Credentials, Targets};
 use quantity::Quantity;
 
 /// Port of the redis_exporter sidecar.
@@ -20,8 +24,6 @@ pub const NAME_LABEL: &str = "app.kubernetes.io/name";
 pub const INSTANCE_LABEL: &str = "app.kubernetes.io/instance";
 pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
 pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
-/// Key of the password inside the credentials Secret (the seed's name).
-pub const PASSWORD_KEY: &str = "redis-password";
 
 /// Port of every Sentinel (mode `sentinel`).
 pub const SENTINEL_PORT: u16 = 26379;
@@ -203,6 +205,8 @@ pub struct Plan {
     pub monitoring: Option<Monitoring>,
     /// Present in mode `sentinel`.
     pub sentinel: Option<SentinelPlan>,
+    /// What each SealedSecret holds, from the sealed data.
+    pub credentials: Credentials,
 }
 
 impl Plan {
@@ -251,10 +255,39 @@ struct Checker<'p> {
     errors: Vec<Diagnostic>,
 }
 
+/// The rule family of a finding about `key`, unless the check that finds it
+/// is of a kind of its own (a quantity's syntax, a request against its
+/// limit, maxmemory against a pod's limit, an unsafe character).
+fn rule_of(key: &str) -> Rule {
+    match key.split(['[', '.']).next().unwrap_or(key) {
+        "release_name"
+        | "namespace"
+        | "replica_namespaces"
+        | "monitoring_namespace"
+        | "secret_name"
+        | "storage_class"
+        | "cluster_domain" => Rule::Name,
+        "labels" | "service_monitor_labels" | "dashboard_label" | "dashboard_label_value" => Rule::Labels,
+        "loadbalancer_ip" | "loadbalancer_source_ranges" => Rule::Net,
+        "port" => Rule::Port,
+        "replica_count" | "sentinel_count" => Rule::Replicas,
+        "redis_image" | "exporter_image" | "proxy_image" => Rule::Image,
+        "maxmemory" => Rule::Maxmemory,
+        k if k == "storage_size" || k.contains("_cpu_") || k.contains("_memory_") => Rule::Quantity,
+        k if k.starts_with("enable_") || k.starts_with("service_monitor_") || k.starts_with("alert_") => Rule::Monitor,
+        _ => Rule::Redis,
+    }
+}
+
 impl<'p> Checker<'p> {
+    /// A finding of `key`'s own rule family.
     fn err(&mut self, key: &str, span: Option<Range<usize>>, msg: impl Into<String>) {
+        self.err_as(rule_of(key), key, span, msg);
+    }
+
+    fn err_as(&mut self, rule: Rule, key: &str, span: Option<Range<usize>>, msg: impl Into<String>) {
         if !self.poisoned(&[key]) {
-            self.errors.push(Diagnostic::new(key, span, msg));
+            self.errors.push(Diagnostic::error(rule, key, span, msg));
         }
     }
 
@@ -284,7 +317,8 @@ impl<'p> Checker<'p> {
             self.err(key, v.span.clone(), "must not be empty");
             false
         } else if let Some(c) = v.value.chars().find(|c| crate::diag::is_unsafe(*c)) {
-            self.err(
+            self.err_as(
+                Rule::Inject,
                 key,
                 v.span.clone(),
                 format!(
@@ -339,11 +373,12 @@ impl<'p> Checker<'p> {
         }
         match Quantity::parse(&v.value) {
             Some(q) if q.0 <= 0.0 => {
-                self.err(key, v.span.clone(), format!("`{}` must be greater than zero", v.value));
+                self.err_as(Rule::Quantity, key, v.span.clone(), format!("`{}` must be greater than zero", v.value));
                 None
             }
             Some(q) if !q.0.is_finite() || q.0 > MAX_QUANTITY => {
-                self.err(
+                self.err_as(
+                    Rule::Quantity,
                     key,
                     v.span.clone(),
                     format!("`{}` is too large; Kubernetes quantities stop at 2^63-1", v.value),
@@ -351,13 +386,13 @@ impl<'p> Checker<'p> {
                 None
             }
             Some(_) if memory && v.value.ends_with('m') => {
-                self.err(key, v.span.clone(), format!("`{}` is in thousandths of a byte; write memory as bytes with a suffix such as `512Mi` or `2Gi`", v.value));
+                self.err_as(Rule::Quantity, key, v.span.clone(), format!("`{}` is in thousandths of a byte; write memory as bytes with a suffix such as `512Mi` or `2Gi`", v.value));
                 None
             }
             Some(q) => Some(q.0),
             None => {
                 let example = if memory { "`512Mi`, `2Gi`" } else { "`500m`, `1`, `1.5`" };
-                self.err(key, v.span.clone(), format!("`{}` is not a Kubernetes quantity; expected a number with an optional suffix, such as {example}", v.value));
+                self.err_as(Rule::Quantity, key, v.span.clone(), format!("`{}` is not a Kubernetes quantity; expected a number with an optional suffix, such as {example}", v.value));
                 None
             }
         }
@@ -380,7 +415,8 @@ impl<'p> Checker<'p> {
         {
             let (key, span) =
                 if req.span.is_some() { (req_key, req.span.clone()) } else { (lim_key, lim.span.clone()) };
-            self.err(
+            self.err_as(
+                Rule::Resources,
                 key,
                 span,
                 format!(
@@ -593,7 +629,7 @@ pub const MAX_RELEASE_LEN: usize = 63 - 11 - "-replicas".len();
 
 impl Plan {
     /// Validates and resolves a profile. Returns every problem found.
-    pub fn resolve(p: &Profile) -> Result<Plan, Vec<Diagnostic>> {
+    pub fn resolve(p: &Profile, sealed: Option<&SealedData>) -> Result<Plan, Vec<Diagnostic>> {
         let mut c = Checker { p, errors: Vec::new() };
 
         let release = p.str("release_name");
@@ -736,7 +772,7 @@ impl Plan {
                 Some(s) => ("replica_memory_limit", Some(s.clone())),
                 None => ("maxmemory", maxmemory.span.clone()),
             };
-            c.err(key, span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
+            c.err_as(Rule::Maxmemory, key, span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
         }
         let maxmemory_policy = c.one_of("maxmemory_policy");
         let appendfsync = c.one_of("appendfsync");
@@ -953,9 +989,20 @@ impl Plan {
             node_dns_suffix: format!(".{r}-headless.{ns}.svc.{d}"),
             sentinel_dns_suffix: format!(".{r}-sentinel-headless.{ns}.svc.{d}"),
         });
+        // Shown in YAML comments and redis.conf: one printable line.
+        let profile_name = crate::diag::escape(&p.name);
+        let credentials = Credentials::resolve(
+            p,
+            &Targets {
+                profile_name: &profile_name,
+                secret_name: &names.secret,
+                namespaces: std::iter::once(ns.as_str()).chain(replica_namespaces.iter().map(String::as_str)).collect(),
+                internal_secret: sentinel.as_ref().map(|s| s.internal_secret.as_str()),
+            },
+            sealed,
+        );
         Ok(Plan {
-            // Shown in YAML comments and redis.conf: one printable line.
-            profile_name: crate::diag::escape(&p.name),
+            profile_name,
             release: release.value,
             namespace: namespace.value,
             cluster_domain: domain.value,
@@ -979,6 +1026,7 @@ impl Plan {
             monitoring_namespace: monitoring_namespace.value,
             monitoring,
             sentinel,
+            credentials,
         })
     }
 }
@@ -1187,7 +1235,7 @@ mod tests {
     use crate::diag::line_col;
 
     fn plan(text: &str) -> Result<Plan, Vec<Diagnostic>> {
-        Plan::resolve(&Profile::parse("t.toml", text).unwrap())
+        Plan::resolve(&Profile::parse("t.toml", text).unwrap(), None)
     }
 
     /// (key, line:column, message) of each error.

@@ -2,14 +2,16 @@
 //! values that remember where they came from. Only types are checked here
 //! (and unknown keys); meaning is checked by the plan.
 
+pub mod init;
 pub mod keys;
+pub mod schema;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
 
-use crate::diag::{Diagnostic, closest};
+use crate::diag::{Diagnostic, Rule, closest};
 use keys::{Dflt, KEYS, Key, RETIRED, Ty};
 
 /// A value and the span of profile text it came from (`None`: a default).
@@ -69,7 +71,7 @@ impl Profile {
                 .iter()
                 .map(|e| {
                     let msg = e.message().trim().trim_end_matches('.').to_string();
-                    Diagnostic::new("", e.span(), format!("TOML syntax error: {msg}"))
+                    Diagnostic::error(Rule::Syntax, "", e.span(), format!("TOML syntax error: {msg}"))
                 })
                 .collect();
             errors.sort_by_key(|d| d.span.as_ref().map_or(usize::MAX, |s| s.start));
@@ -95,11 +97,16 @@ impl Profile {
             let name = k.get_ref().as_ref();
             let kspan = k.span();
             if let Some((_, why)) = RETIRED.iter().find(|(r, _)| *r == name) {
-                errors.push(Diagnostic::new(name, Some(kspan), format!("this key is not supported: {why}")));
+                errors.push(Diagnostic::error(
+                    Rule::Unknown,
+                    name,
+                    Some(kspan),
+                    format!("this key is not supported: {why}"),
+                ));
                 continue;
             }
             let Some(key) = keys::find(name) else {
-                let mut d = Diagnostic::new(key_path("", name), Some(kspan), "unknown key");
+                let mut d = Diagnostic::error(Rule::Unknown, key_path("", name), Some(kspan), "unknown key");
                 d = match closest(name, KEYS.iter().map(|k| k.name)) {
                     Some(s) => d.with_help(format!("did you mean `{s}`?")),
                     None => d.with_help("see README.md (the profile reference) or `redis-gen init` for every key"),
@@ -199,7 +206,7 @@ fn found(v: &DeValue<'_>) -> &'static str {
 }
 
 fn type_error(key: &str, want: Ty, v: &DeValue<'_>, span: Range<usize>) -> Diagnostic {
-    Diagnostic::new(key, Some(span), format!("expected {}, found {}", want.describe(), found(v)))
+    Diagnostic::error(Rule::Type, key, Some(span), format!("expected {}, found {}", want.describe(), found(v)))
 }
 
 /// A key path as the messages show it: `labels.team`, or `labels."a.b"`
@@ -216,7 +223,12 @@ fn read_value(key: &Key, v: &DeValue<'_>, span: Range<usize>) -> Result<Val, Vec
         (Ty::Str, DeValue::String(s)) => Ok(Val::Str(s.to_string())),
         (Ty::Int, DeValue::Integer(i)) => {
             i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).map(Val::Int).map_err(|_| {
-                vec![Diagnostic::new(name, Some(span), "integer out of range; expected a 64-bit signed integer")]
+                vec![Diagnostic::error(
+                    Rule::Type,
+                    name,
+                    Some(span),
+                    "integer out of range; expected a 64-bit signed integer",
+                )]
             })
         }
         (Ty::Bool, DeValue::Boolean(b)) => Ok(Val::Bool(*b)),
@@ -226,7 +238,8 @@ fn read_value(key: &Key, v: &DeValue<'_>, span: Range<usize>) -> Result<Val, Vec
             for (i, item) in items.iter().enumerate() {
                 match item.get_ref() {
                     DeValue::String(s) => out.push(Sp::new(s.to_string(), Some(item.span()))),
-                    other => errors.push(Diagnostic::new(
+                    other => errors.push(Diagnostic::error(
+                        Rule::Type,
                         format!("{name}[{i}]"),
                         Some(item.span()),
                         format!("expected a string, found {}", found(other)),
@@ -251,7 +264,8 @@ fn read_map(name: &str, t: &DeTable<'_>) -> Result<Val, Vec<Diagnostic>> {
                 // The key's span is kept: map keys are validated as label names.
                 out.insert(k.get_ref().to_string(), Sp::new(s.to_string(), Some(k.span().start..v.span().end)));
             }
-            other => errors.push(Diagnostic::new(
+            other => errors.push(Diagnostic::error(
+                Rule::Type,
                 key_path(name, k.get_ref()),
                 Some(v.span()),
                 format!("expected a string, found {}", found(other)),

@@ -15,7 +15,7 @@ use rand::TryCryptoRng;
 use super::cert::SealingKey;
 use super::hybrid::{self, Randomness};
 use super::{SealError, label, password};
-use crate::sealed::{InternalSealed, Scope, SealedData};
+use crate::seal::data::{InternalSealed, Scope, SealedData};
 
 /// Where the internal passwords go, from the plan.
 #[derive(Debug, Clone)]

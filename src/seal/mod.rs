@@ -1,6 +1,7 @@
 //! Offline sealing, byte-compatible with the Bitnami sealed-secrets
 //! controller (what `kubeseal --cert` does), without churn.
 //!
+//! - `data`: the sealed-data file beside a profile, which `build` reads.
 //! - `cert`: reads the controller's certificate as kubeseal does.
 //! - `hybrid`: the RSA-OAEP + AES-GCM scheme of the controller.
 //! - `password`: generated or given passwords.
@@ -13,12 +14,13 @@
 //! the time as a number, files as bytes. `cli::seal` is the impure edge.
 
 pub mod cert;
+pub mod data;
 pub mod hybrid;
 pub mod internal;
 pub mod password;
 pub mod update;
 
-use crate::sealed::Scope;
+use data::Scope;
 
 /// The OAEP label that binds a ciphertext to where it may be decrypted:
 /// `namespace/name` (strict), `namespace` (namespace-wide), empty

@@ -21,8 +21,7 @@ use rand::TryCryptoRng;
 use super::cert::SealingKey;
 use super::hybrid::{self, Randomness};
 use super::{SealError, label};
-use crate::plan::PASSWORD_KEY;
-use crate::sealed::{Scope, SealedData};
+use crate::seal::data::{PASSWORD_KEY, Scope, SealedData};
 
 /// Where the password must go, from the plan.
 #[derive(Debug, Clone)]

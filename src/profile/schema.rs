@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::bundle::VERSION;
+use crate::VERSION;
 use crate::profile::keys::{Dflt, KEYS, Key, RETIRED, Ty};
 
 pub const DRAFT: &str = "http://json-schema.org/draft-07/schema#";

@@ -10,6 +10,12 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+use crate::diag::{self, Diagnostic, Rule};
+
+/// Key of the password inside the credentials Secret (the seed's name), and
+/// under each namespace of `secrets`.
+pub const PASSWORD_KEY: &str = "redis-password";
+
 /// sealed-secrets scopes: what the ciphertext is bound to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
@@ -71,41 +77,36 @@ pub struct InternalSealed {
     pub values: BTreeMap<String, String>,
 }
 
-/// A sealed-data file that cannot be used, with where the problem is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParseError {
-    /// 1-based line and column, when known.
-    pub at: Option<(usize, usize)>,
-    pub message: String,
-}
-
 impl SealedData {
     /// Reads a sealed-data file's text; checks that every value is a
-    /// base64 sealed-secrets ciphertext.
-    pub fn parse(text: &str) -> Result<SealedData, ParseError> {
+    /// base64 sealed-secrets ciphertext. A problem is a diagnostic about
+    /// `text`, so it is shown like a profile's.
+    pub fn parse(text: &str) -> Result<SealedData, Diagnostic> {
         let data: SealedData = serde_norway::from_str(text).map_err(|e| {
-            let at = e.location().map(|l| (l.line(), l.column()));
+            let at = e.location().map(|l| diag::offset(text, l.line(), l.column()));
             let mut message = e.to_string();
             // serde_norway appends the position; ours goes in front.
             if let Some(i) = message.find(" at line ") {
                 message.truncate(i);
             }
-            ParseError { at, message }
+            Diagnostic::error(Rule::Sealed, "", at.map(|a| a..a), message)
         })?;
         let internal = data.internal.iter().map(|i| ("internal".to_string(), i.values.clone()));
         for (ns, values) in data.secrets.clone().into_iter().chain(internal) {
             for (key, value) in &values {
                 let ok = base64::engine::general_purpose::STANDARD
                     .decode(value)
-                    .is_ok_and(|bytes| crate::seal::hybrid::well_formed(&bytes));
+                    .is_ok_and(|bytes| super::hybrid::well_formed(&bytes));
                 if !ok {
-                    return Err(ParseError {
-                        at: None,
-                        message: format!(
+                    return Err(Diagnostic::error(
+                        Rule::Sealed,
+                        "",
+                        None,
+                        format!(
                             "secrets.{ns}.{key} is not a sealed value (standard base64 of a sealed-secrets ciphertext); \
                              run `redis-gen seal --rotate` to seal it again"
                         ),
-                    });
+                    ));
                 }
             }
         }
@@ -116,7 +117,7 @@ impl SealedData {
     /// are ordered, so equal data gives equal bytes).
     pub fn to_yaml(&self, profile_name: &str) -> String {
         // The file name may hold a line break: keep the comment one line.
-        let profile_name = crate::diag::escape(profile_name);
+        let profile_name = diag::escape(profile_name);
         format!(
             "# Sealed Redis password of {profile_name}, written by `redis-gen seal`, read by `redis-gen build`.\n\
              # Ciphertexts only (sealed-secrets RSA-OAEP + AES-GCM): safe to commit. Do not edit by hand.\n{}",
@@ -171,7 +172,7 @@ mod tests {
     fn errors_carry_the_position() {
         let text = sample().to_yaml("x.toml").replace("scope:", "scop:");
         let e = SealedData::parse(&text).unwrap_err();
-        assert_eq!(e.at.map(|(line, _)| line), Some(3), "{e:?}");
+        assert_eq!(e.span.clone().map(|s| diag::line_col(&text, s.start)), Some((3, 1)), "{e:?}");
         assert!(e.message.contains("unknown field `scop`"), "{}", e.message);
         assert!(!e.message.contains(" at line "));
     }

@@ -4,7 +4,7 @@
 //! default follows another key is left commented out (setting it would pin
 //! the value).
 
-use crate::bundle::VERSION;
+use crate::VERSION;
 use crate::profile::keys::{Dflt, KEYS, Key, find};
 
 /// Values `init` sets instead of the defaults.
