@@ -9,8 +9,9 @@ memory (max RSS) of the whole process, over repeated runs. Four cases:
   fresh      out/ does not exist before each run
   stdout     `build --stdout`: no disk at all
 
-Usage: bench/build_bench.py [PROFILE] [--runs N] [--case CASE ...] [--tmp DIR]
-Build the release binary first (cargo build --release)."""
+Usage: bench/build_bench.py [PROFILE] [--runs N] [--case CASE ...] [--tmp DIR] [--bin BIN]
+Build the release binary first (cargo build-static); --bin measures
+another one (say, a build of main, to compare)."""
 
 import argparse
 import os
@@ -44,7 +45,9 @@ def main():
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--case", action="append", choices=CASES, help="default: all four")
     parser.add_argument("--tmp", help="directory to build in (default: the system's temporary directory)")
+    parser.add_argument("--bin", default=str(BIN), help=f"the redis-gen binary (default: {BIN.relative_to(ROOT)})")
     args = parser.parse_args()
+    binary = args.bin
     scratch = pathlib.Path(tempfile.mkdtemp(prefix="redis-gen-bench-", dir=args.tmp))
     out = scratch / "out"
 
@@ -59,11 +62,11 @@ def main():
 
     try:
         for case in args.case or CASES:
-            argv = [str(BIN), "build", args.profile]
+            argv = [binary, "build", args.profile]
             argv += ["--stdout"] if case == "stdout" else ["-o", str(out)]
             before = {"unchanged": nothing, "changed": damage, "fresh": remove, "stdout": nothing}[case]
             remove()
-            subprocess.run([str(BIN), "build", args.profile, "-o", str(out)], check=True, capture_output=True)
+            subprocess.run([binary, "build", args.profile, "-o", str(out)], check=True, capture_output=True)
             for _ in range(10):  # warm the page cache
                 measure(argv, before)
             walls, cpus, rss = [], [], []

@@ -14,7 +14,7 @@ redis-benchmark 7.0 has no REDISCLI_AUTH: the password of this throwaway
 deployment is passed with -a, on the benchmark's command line only. The
 tests never do that.
 
-Usage (as root, after `cargo build --release`):
+Usage (as root, after `cargo build-static`):
     .venv/bin/python bench/redis_bench.py [--out out] [--requests 200000]
         [--clients 50] [--rounds 3] [--with-replicas]
 """

@@ -1,6 +1,7 @@
 //! Fleets: a directory of profiles compiled into one bundle. Each profile's
 //! bundle goes under `<stem>/` (a complete kustomization of its own: it can be
-//! applied alone) and a top `kustomization.yaml` lists the subdirectories.
+//! applied alone) and a top `kustomization.yaml` lists the subdirectories
+//! (`Bundle::nest`).
 //!
 //! Pure, like `compile`: the CLI reads the files and hands over their text.
 //! Every bad profile is reported, not only the first, and two profiles that
@@ -8,14 +9,15 @@
 //! second would silently overwrite the first in the cluster. That includes
 //! the Namespace, which each release owns (see docs/gitops.md for why).
 //!
-//! Profiles compile in parallel (`std::thread::scope`); results are gathered
-//! in input order, so the output does not depend on the number of threads.
+//! Profiles compile in parallel (`par::map`); results are gathered in input
+//! order, so the output does not depend on the number of threads.
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::bundle::{Bundle, File, KUSTOMIZATION};
+use crate::bundle::Bundle;
 use crate::diag::{Diagnostic, Rule};
 use crate::objects::Kind;
+use crate::plan::Plan;
 use crate::seal::data::SealedData;
 use crate::{Compiled, ObjectId, compile};
 
@@ -30,37 +32,23 @@ pub struct Source {
     pub sealed: Option<SealedData>,
 }
 
-/// One compiled profile of the fleet.
+/// One compiled profile of the fleet: what `Compiled` holds but its
+/// bundle, whose files were moved (not copied) into the fleet's.
 #[derive(Debug)]
 pub struct Member {
     pub stem: String,
     pub file: String,
-    pub compiled: Compiled,
+    /// The plan (its warnings in `plan.credentials.warnings`).
+    pub plan: Plan,
+    /// Every object the member creates, in apply order.
+    pub objects: Vec<ObjectId>,
 }
 
-/// A compiled fleet: the members in order and the bundle of them all. The
-/// members' files were moved into the fleet's bundle (under `<stem>/`): their
-/// own bundles are empty, which saves copying every file of the fleet.
+/// A compiled fleet: the members in order and the bundle of them all.
 #[derive(Debug)]
 pub struct Fleet {
     pub members: Vec<Member>,
     pub bundle: Bundle,
-}
-
-impl Fleet {
-    /// Every object of every member as one YAML stream, in the order of the
-    /// top kustomization (members in order, each in its apply order).
-    pub fn stream(&self) -> String {
-        let mut out = String::new();
-        for f in &self.bundle.files {
-            let Some((_, name)) = f.path.split_once('/') else { continue };
-            if name.ends_with(".yaml") && name != KUSTOMIZATION {
-                out.push_str("---\n");
-                out.push_str(std::str::from_utf8(&f.contents).expect("generated files are UTF-8"));
-            }
-        }
-        out
-    }
 }
 
 /// What is wrong with one profile of the fleet.
@@ -74,14 +62,16 @@ pub struct Failure {
 /// Compiles every source. Fails with every profile's errors (in input
 /// order), including collisions between profiles that compiled.
 pub fn compile_all(sources: &[Source]) -> Result<Fleet, Vec<Failure>> {
-    let results = compile_parallel(sources);
+    let results = crate::par::map(sources, compile_one);
     let mut failures = Vec::new();
     let mut members = Vec::new();
+    let mut bundles = Vec::new();
     let mut indexes = Vec::new();
     for (index, (source, result)) in sources.iter().zip(results).enumerate() {
         match result {
-            Ok(compiled) => {
-                members.push(Member { stem: source.stem.clone(), file: source.file.clone(), compiled });
+            Ok(Compiled { plan, bundle, objects }) => {
+                members.push(Member { stem: source.stem.clone(), file: source.file.clone(), plan, objects });
+                bundles.push((source.stem.clone(), bundle));
                 indexes.push(index);
             }
             Err(diagnostics) => failures.push(Failure { index, diagnostics }),
@@ -102,27 +92,11 @@ pub fn compile_all(sources: &[Source]) -> Result<Fleet, Vec<Failure>> {
         });
         return Err(failures);
     }
-    let bundle = assemble(&mut members);
-    Ok(Fleet { members, bundle })
+    Ok(Fleet { members, bundle: Bundle::nest(bundles) })
 }
 
 fn compile_one(s: &Source) -> Result<Compiled, Vec<Diagnostic>> {
     compile(&s.file, &s.text, s.sealed.as_ref())
-}
-
-fn compile_parallel(sources: &[Source]) -> Vec<Result<Compiled, Vec<Diagnostic>>> {
-    let threads = crate::disk::threads_for(sources.len());
-    if threads <= 1 {
-        return sources.iter().map(compile_one).collect();
-    }
-    let chunk = sources.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = sources
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(compile_one).collect::<Vec<_>>()))
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
-    })
 }
 
 /// For each member that creates an object an earlier member also creates,
@@ -132,7 +106,7 @@ fn collisions(members: &[Member]) -> Vec<(usize, Vec<Diagnostic>)> {
     let mut out = Vec::new();
     for (i, m) in members.iter().enumerate() {
         let mut shared: BTreeMap<usize, Vec<&ObjectId>> = BTreeMap::new();
-        for id in &m.compiled.objects {
+        for id in &m.objects {
             match owner.get(id) {
                 Some(&first) => shared.entry(first).or_default().push(id),
                 None => {
@@ -181,41 +155,10 @@ fn collision_help(ids: &[&ObjectId]) -> String {
     help.join("; ")
 }
 
-/// The fleet's bundle: every member's files under `<stem>/`, then the top
-/// kustomization that lists the members.
-fn assemble(members: &mut [Member]) -> Bundle {
-    let total = members.iter().map(|m| m.compiled.bundle.files.len()).sum::<usize>() + 1;
-    let mut files = Vec::with_capacity(total);
-    let mut top = format!(
-        "# Generated by redis-gen {} from a directory of {} profile{}, one subdirectory each. Do not edit: change the profiles and run `redis-gen build`.\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n",
-        crate::VERSION,
-        members.len(),
-        if members.len() == 1 { "" } else { "s" },
-    );
-    for m in members {
-        for f in std::mem::take(&mut m.compiled.bundle.files) {
-            files.push(File { path: format!("{}/{}", m.stem, f.path), contents: f.contents });
-        }
-        top.push_str("- ");
-        top.push_str(&yaml_scalar(&m.stem));
-        top.push('\n');
-    }
-    files.push(File { path: KUSTOMIZATION.into(), contents: top.into_bytes() });
-    Bundle { files }
-}
-
-/// A string as a YAML scalar: plain when that cannot be read as anything but
-/// the same string (YAML 1.1 included: kustomize reads `yes` as a boolean).
-fn yaml_scalar(s: &str) -> String {
-    let plain = s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && !["y", "n", "yes", "no", "true", "false", "on", "off", "null"].contains(&s.to_ascii_lowercase().as_str());
-    if plain { s.to_string() } else { serde_json::to_string(s).expect("strings serialize") }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bundle::KUSTOMIZATION;
 
     fn source(stem: &str, text: &str) -> Source {
         Source { stem: stem.into(), file: format!("{stem}.toml"), text: text.into(), sealed: None }
@@ -239,7 +182,7 @@ mod tests {
         assert!(top.ends_with("resources:\n- a\n- b\n"), "{top}");
         let b = compile("b.toml", &profile("queue", "queue"), None).unwrap();
         assert_eq!(fleet.bundle.files.len(), single.bundle.files.len() + b.bundle.files.len() + 1);
-        assert_eq!(fleet.stream(), format!("{}{}", single.bundle.stream(), b.bundle.stream()));
+        assert_eq!(fleet.bundle.stream(), format!("{}{}", single.bundle.stream(), b.bundle.stream()));
     }
 
     #[test]
@@ -280,11 +223,17 @@ mod tests {
     }
 
     #[test]
-    fn stems_that_yaml_would_misread_are_quoted() {
-        assert_eq!(yaml_scalar("homelab"), "homelab");
-        assert_eq!(yaml_scalar("prod.eu-1"), "prod.eu-1");
-        assert_eq!(yaml_scalar("yes"), "\"yes\"");
-        assert_eq!(yaml_scalar("2024"), "\"2024\"");
-        assert_eq!(yaml_scalar("a b: c"), "\"a b: c\"");
+    fn stems_that_kustomize_would_misread_are_listed_as_paths() {
+        let stems = ["homelab", "yes", "On", "2024", "a b"];
+        let fleet = compile_all(
+            &stems
+                .iter()
+                .enumerate()
+                .map(|(i, s)| source(s, &profile(&format!("r{i}"), &format!("n{i}"))))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap();
+        let top = String::from_utf8(fleet.bundle.get(KUSTOMIZATION).unwrap().contents.clone()).unwrap();
+        assert!(top.ends_with("resources:\n- homelab\n- ./yes\n- ./On\n- '2024'\n- a b\n"), "{top}");
     }
 }

@@ -12,15 +12,14 @@
 pub mod bundle;
 pub mod diag;
 pub mod disk;
-pub mod drift;
 pub mod fleet;
 pub mod objects;
 pub mod outputs;
+pub mod par;
 pub mod plan;
 pub mod profile;
 pub mod render;
 pub mod seal;
-pub mod yaml;
 
 use diag::Diagnostic;
 

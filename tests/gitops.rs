@@ -2,66 +2,14 @@
 //! completions, man, --json, --stdout, and fleets of profiles. Each test is a
 //! profile (or a directory of them) in, an exit code and output out.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::Path;
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_redis-gen");
-const HOMELAB: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/homelab.toml");
-
-/// A scratch directory, removed when the test ends (also on failure).
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Scratch {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "redis-gen-gitops-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-    fn path(&self, p: &str) -> PathBuf {
-        self.0.join(p)
-    }
-    fn write(&self, p: &str, text: &str) -> PathBuf {
-        let path = self.path(p);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(&path, text).unwrap();
-        path
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn run<I, S>(args: I) -> Output
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<std::ffi::OsStr>,
-{
-    Command::new(BIN).args(args).env_remove("NO_COLOR").output().expect("the binary runs")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).unwrap()
-}
-
-fn code(o: &Output) -> i32 {
-    o.status.code().expect("exited")
-}
+use common::{BIN, HOMELAB, Scratch, code, run, stderr, stdout};
 
 fn build(profile: &Path, out: &Path) {
     let o = run([Path::new("build"), profile, Path::new("-o"), out]);
@@ -78,7 +26,7 @@ fn app(name: &str) -> String {
 
 #[test]
 fn check_passes_on_a_fresh_build_and_names_changed_missing_and_extra_files() {
-    let s = Scratch::new();
+    let s = Scratch::new("gitops");
     let out = s.path("out");
     build(Path::new(HOMELAB), &out);
     let ok = run(["check", HOMELAB, "-o", out.to_str().unwrap()]);
@@ -111,7 +59,7 @@ fn check_passes_on_a_fresh_build_and_names_changed_missing_and_extra_files() {
 
 #[test]
 fn check_wants_the_marker_and_reports_a_missing_directory() {
-    let s = Scratch::new();
+    let s = Scratch::new("gitops");
     let out = s.path("out");
     build(Path::new(HOMELAB), &out);
     fs::remove_file(out.join(".redis-gen")).unwrap();
@@ -127,7 +75,7 @@ fn check_wants_the_marker_and_reports_a_missing_directory() {
 
 #[test]
 fn check_json_of_a_bad_profile_carries_its_errors() {
-    let s = Scratch::new();
+    let s = Scratch::new("gitops");
     let p = s.write("bad.toml", "replica_count = 99\n");
     let o = run(["check", p.to_str().unwrap(), "-o", s.path("out").to_str().unwrap(), "--json"]);
     assert_eq!(code(&o), 1);
@@ -139,7 +87,7 @@ fn check_json_of_a_bad_profile_carries_its_errors() {
 
 #[test]
 fn diff_shows_the_change_as_a_unified_diff_and_patch_applies_it() {
-    let s = Scratch::new();
+    let s = Scratch::new("gitops");
     let out = s.path("out");
     build(Path::new(HOMELAB), &out);
     let same = run(["diff", HOMELAB, "-o", out.to_str().unwrap()]);
@@ -182,7 +130,7 @@ fn diff_shows_the_change_as_a_unified_diff_and_patch_applies_it() {
 
 #[test]
 fn init_prints_every_key_and_builds_as_it_is() {
-    let s = Scratch::new();
+    let s = Scratch::new("gitops");
     let o = run(["init", "--name", "cache", "--namespace", "apps"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     let text = stdout(&o);
@@ -242,7 +190,7 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn validate_json_reports_every_error_with_its_position() {
-    let s = Scratch::new();
+    let s = Scratch::new("gitops");
     let p = s.write("bad.toml", "namespace = \"redis\"\nreplica_cuont = 2\nappendfsync = \"sometimes\"\n");
     let o = run(["validate", p.to_str().unwrap(), "--json"]);
     assert_eq!(code(&o), 1);
@@ -270,7 +218,7 @@ fn validate_json_reports_every_error_with_its_position() {
 
 #[test]
 fn diagnostics_have_no_colour_outside_a_terminal() {
-    let s = Scratch::new();
+    let s = Scratch::new("gitops");
     let p = s.write("bad.toml", "replica_count = \"two\"\n");
     let o = run(["validate", p.to_str().unwrap()]);
     assert_eq!(code(&o), 1);
@@ -280,7 +228,7 @@ fn diagnostics_have_no_colour_outside_a_terminal() {
 
 #[test]
 fn stdout_is_the_files_in_kustomization_order_and_nothing_else() {
-    let s = Scratch::new();
+    let s = Scratch::new("gitops");
     let out = s.path("out");
     build(Path::new(HOMELAB), &out);
     let o = run(["build", HOMELAB, "--stdout"]);
@@ -301,7 +249,7 @@ fn stdout_is_the_files_in_kustomization_order_and_nothing_else() {
 
 #[test]
 fn a_fleet_builds_each_profile_into_its_own_kustomization() {
-    let s = Scratch::new();
+    let s = Scratch::new("gitops");
     s.write("profiles/cache.toml", &app("cache"));
     s.write("profiles/queue.toml", &app("queue"));
     fs::copy(HOMELAB, s.path("profiles/homelab.toml")).unwrap();
@@ -379,8 +327,27 @@ fn a_fleet_builds_each_profile_into_its_own_kustomization() {
 }
 
 #[test]
+fn kubectl_kustomize_reads_a_fleet_whose_stems_yaml_1_1_would_misread() {
+    // kustomize reads `- yes` as a boolean and refuses the file.
+    let s = Scratch::new("gitops");
+    let stems = ["yes", "On", "2024", "cache"];
+    for (i, stem) in stems.iter().enumerate() {
+        let name = ["one", "two", "three", "four"][i];
+        s.write(&format!("profiles/{stem}.toml"), &app(name));
+    }
+    let out = s.path("out");
+    build(&s.path("profiles"), &out);
+    let top = fs::read_to_string(out.join("kustomization.yaml")).unwrap();
+    assert!(top.ends_with("resources:\n- '2024'\n- ./On\n- cache\n- ./yes\n"), "{top}");
+    let k = Command::new("kubectl").arg("kustomize").arg(&out).output().expect("kubectl runs");
+    assert!(k.status.success(), "{}", String::from_utf8_lossy(&k.stderr));
+    let namespaces = stdout(&k).lines().filter(|l| *l == "kind: Namespace").count();
+    assert_eq!(namespaces, stems.len(), "every profile's objects, one Namespace each");
+}
+
+#[test]
 fn one_bad_profile_fails_the_fleet_with_every_error_and_writes_nothing() {
-    let s = Scratch::new();
+    let s = Scratch::new("gitops");
     s.write("profiles/a.toml", &app("alpha"));
     s.write("profiles/b.toml", "replica_count = \"two\"\n");
     s.write("profiles/c.toml", &app("gamma"));
@@ -404,7 +371,7 @@ fn one_bad_profile_fails_the_fleet_with_every_error_and_writes_nothing() {
 
 #[test]
 fn two_profiles_that_create_one_object_collide() {
-    let s = Scratch::new();
+    let s = Scratch::new("gitops");
     let out = s.path("out");
     // An earlier good build must survive a failed one untouched.
     s.write("profiles/a.toml", &app("alpha"));
@@ -429,7 +396,7 @@ fn two_profiles_that_create_one_object_collide() {
 
 #[test]
 fn an_empty_directory_is_not_a_fleet() {
-    let s = Scratch::new();
+    let s = Scratch::new("gitops");
     fs::create_dir(s.path("profiles")).unwrap();
     let o = run([Path::new("build"), &s.path("profiles")]);
     assert_eq!(code(&o), 1);
@@ -438,7 +405,7 @@ fn an_empty_directory_is_not_a_fleet() {
 
 #[test]
 fn a_rebuild_replaces_edited_files_and_never_shares_a_file_with_another_path() {
-    let s = Scratch::new();
+    let s = Scratch::new("gitops");
     let out = s.path("out");
     build(Path::new(HOMELAB), &out);
     let readme = out.join("README.md");
@@ -456,18 +423,4 @@ fn a_rebuild_replaces_edited_files_and_never_shares_a_file_with_another_path() {
     assert_eq!(code(&ok), 0, "{}", stdout(&ok));
     let cm = fs::metadata(out.join("configmap-redis-shared-config.yaml")).unwrap();
     assert_eq!((cm.nlink(), cm.mode() & 0o777), (1, 0o644));
-}
-
-#[test]
-fn the_committed_out_directory_is_what_build_writes() {
-    // The repository follows its own GitOps workflow: out/ is committed, and
-    // this is the `redis-gen check` its CI would run.
-    let root = env!("CARGO_MANIFEST_DIR");
-    let o = Command::new(BIN).args(["check", "profiles/homelab.toml", "-o", "out"]).current_dir(root).output().unwrap();
-    assert_eq!(
-        code(&o),
-        0,
-        "out/ is stale: run `redis-gen build profiles/homelab.toml` and commit out/\n{}",
-        stdout(&o)
-    );
 }

@@ -17,110 +17,25 @@
 //! replica namespaces, one SealedSecret file each) and kills the build once
 //! its staging directory holds files.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_redis-gen");
+use common::{BIN, Scratch, assert_ok, build_cmd, output, snapshot, stderr};
+
 const MARKER: &str = ".redis-gen";
 
 const SMALL: &str = "replica_namespaces = [\"beersystem\", \"other-app\"]\n";
 const SMALLER: &str = "replica_namespaces = [\"beersystem\"]\n";
 
-/// A fresh directory per test, removed when it drops.
-struct Tmp(PathBuf);
-
-impl Tmp {
-    fn new(tag: &str) -> Tmp {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let n = N.fetch_add(1, Ordering::SeqCst);
-        let dir = std::env::temp_dir().join(format!("redis-gen-outdir-{}-{n}-{tag}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        Tmp(dir)
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.0.join(rel)
-    }
-
-    fn profile(&self, name: &str, text: &str) -> PathBuf {
-        let p = self.path(name);
-        fs::write(&p, text).unwrap();
-        p
-    }
-}
-
-impl Drop for Tmp {
-    fn drop(&mut self) {
-        make_writable(&self.0);
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn make_writable(dir: &Path) {
-    if let Ok(m) = fs::symlink_metadata(dir)
-        && m.is_dir()
-    {
-        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o755));
-        for e in fs::read_dir(dir).into_iter().flatten().flatten() {
-            make_writable(&e.path());
-        }
-    }
-}
-
-fn build_cmd(profile: &Path, out: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.arg("build").arg(profile).arg("-o").arg(out);
-    c
-}
-
-fn output(mut c: Command) -> Output {
-    c.output().expect("run redis-gen")
-}
-
 fn build(profile: &Path, out: &Path) -> Output {
     output(build_cmd(profile, out))
-}
-
-fn assert_ok(o: &Output) {
-    assert!(o.status.success(), "build failed: {}", String::from_utf8_lossy(&o.stderr));
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// Everything about a tree that a build could change, symlinks not followed:
-/// path -> (kind, mode, contents or link target).
-type Snapshot = BTreeMap<PathBuf, (char, u32, Vec<u8>)>;
-
-fn snapshot(root: &Path) -> Snapshot {
-    fn walk(root: &Path, dir: &Path, out: &mut Snapshot) {
-        let m = fs::symlink_metadata(dir).unwrap();
-        out.insert(dir.strip_prefix(root).unwrap().to_path_buf(), ('d', m.mode() & 0o7777, Vec::new()));
-        for e in fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            let m = fs::symlink_metadata(&p).unwrap();
-            let rel = p.strip_prefix(root).unwrap().to_path_buf();
-            if m.file_type().is_symlink() {
-                let target = fs::read_link(&p).unwrap();
-                out.insert(rel, ('l', 0, target.into_os_string().into_encoded_bytes()));
-            } else if m.is_dir() {
-                walk(root, &p, out);
-            } else {
-                out.insert(rel, ('f', m.mode() & 0o7777, fs::read(&p).unwrap()));
-            }
-        }
-    }
-    let mut out = Snapshot::new();
-    walk(root, root, &mut out);
-    out
 }
 
 /// Names in `dir` that look like staging directories.
@@ -134,7 +49,7 @@ fn staging_dirs(dir: &Path) -> Vec<String> {
 
 /// The files a build of `profile` must leave: the bundle and the marker.
 fn expected_files(profile: &Path) -> Vec<String> {
-    let t = Tmp::new("expected");
+    let t = Scratch::new("expected");
     let out = t.path("out");
     assert_ok(&build(profile, &out));
     let kustomization = fs::read_to_string(out.join("kustomization.yaml")).unwrap();
@@ -182,11 +97,11 @@ fn middle_size(out: &Path) -> u64 {
 
 #[test]
 fn a_profile_error_leaves_the_old_out_unchanged() {
-    let t = Tmp::new("profile-error");
+    let t = Scratch::new("profile-error");
     let out = t.path("out");
-    assert_ok(&build(&t.profile("good.toml", SMALL), &out));
+    assert_ok(&build(&t.write("good.toml", SMALL), &out));
     let before = snapshot(&out);
-    let o = build(&t.profile("bad.toml", "replica_count = 99\n"), &out);
+    let o = build(&t.write("bad.toml", "replica_count = 99\n"), &out);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(snapshot(&out), before);
     assert_eq!(staging_dirs(&t.0), Vec::<String>::new());
@@ -194,14 +109,14 @@ fn a_profile_error_leaves_the_old_out_unchanged() {
 
 #[test]
 fn a_build_that_fails_after_writing_some_files_leaves_the_old_out_unchanged() {
-    let t = Tmp::new("efbig");
+    let t = Scratch::new("efbig");
     let out = t.path("out");
-    let profile = t.profile("p.toml", SMALL);
+    let profile = t.write("p.toml", SMALL);
     assert_ok(&build(&profile, &out));
     let before = snapshot(&out);
     let limit = middle_size(&out);
     // A second profile, so that the old out/ and the new build differ.
-    let mut c = build_cmd(&t.profile("q.toml", SMALLER), &out);
+    let mut c = build_cmd(&t.write("q.toml", SMALLER), &out);
     limit_file_size(&mut c, limit, true);
     let o = output(c);
     let err = stderr(&o);
@@ -221,12 +136,12 @@ fn a_build_that_fails_after_writing_some_files_leaves_the_old_out_unchanged() {
 
 #[test]
 fn a_build_killed_at_a_write_leaves_the_old_out_and_the_next_build_cleans_up() {
-    let t = Tmp::new("sigxfsz");
+    let t = Scratch::new("sigxfsz");
     let out = t.path("out");
-    let profile = t.profile("p.toml", SMALL);
+    let profile = t.write("p.toml", SMALL);
     assert_ok(&build(&profile, &out));
     let before = snapshot(&out);
-    let mut c = build_cmd(&t.profile("q.toml", SMALLER), &out);
+    let mut c = build_cmd(&t.write("q.toml", SMALLER), &out);
     limit_file_size(&mut c, middle_size(&out), false);
     let o = output(c);
     assert_eq!(o.status.signal(), Some(libc::SIGXFSZ), "not killed at the write: {}", stderr(&o));
@@ -242,13 +157,13 @@ fn a_build_killed_at_a_write_leaves_the_old_out_and_the_next_build_cleans_up() {
 
 #[test]
 fn a_build_killed_with_sigkill_midway_leaves_the_old_out_intact() {
-    let t = Tmp::new("sigkill");
+    let t = Scratch::new("sigkill");
     let out = t.path("out");
-    let small = t.profile("small.toml", SMALL);
+    let small = t.write("small.toml", SMALL);
     assert_ok(&build(&small, &out));
     let before = snapshot(&out);
     let fleet: Vec<String> = (0..3000).map(|i| format!("\"app-{i:04}\"")).collect();
-    let big = t.profile("fleet.toml", &format!("replica_namespaces = [{}]\n", fleet.join(", ")));
+    let big = t.write("fleet.toml", &format!("replica_namespaces = [{}]\n", fleet.join(", ")));
     let mut child = build_cmd(&big, &out).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
     let staging = t.path(&format!(".out.redis-gen-{}", child.id()));
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -275,13 +190,13 @@ fn a_build_killed_with_sigkill_midway_leaves_the_old_out_intact() {
 
 #[test]
 fn files_the_new_build_does_not_produce_are_removed() {
-    let t = Tmp::new("stale");
+    let t = Scratch::new("stale");
     let out = t.path("out");
-    assert_ok(&build(&t.profile("p.toml", SMALL), &out));
+    assert_ok(&build(&t.write("p.toml", SMALL), &out));
     assert!(out.join("sealedsecret-redis-credentials.other-app.yaml").is_file());
     fs::write(out.join("added-by-hand.yaml"), "kind: ConfigMap\n").unwrap();
     fs::create_dir(out.join("subdir")).unwrap();
-    let smaller = t.profile("q.toml", SMALLER);
+    let smaller = t.write("q.toml", SMALLER);
     assert_ok(&build(&smaller, &out));
     assert_eq!(file_names(&out), expected_files(&smaller));
     assert!(!out.join("sealedsecret-redis-credentials.other-app.yaml").exists());
@@ -297,8 +212,8 @@ fn assert_refused(o: &Output, why: &str) {
 
 #[test]
 fn a_non_empty_directory_without_the_marker_is_refused() {
-    let t = Tmp::new("unowned");
-    let profile = t.profile("p.toml", SMALL);
+    let t = Scratch::new("unowned");
+    let profile = t.write("p.toml", SMALL);
     // A home directory (`-o ~` after the shell expands it).
     let home = t.path("home");
     fs::create_dir(&home).unwrap();
@@ -316,18 +231,20 @@ fn a_non_empty_directory_without_the_marker_is_refused() {
     assert_refused(&o, "not created by redis-gen");
     assert_eq!(snapshot(&t.0), before, "a refused build changed something");
     // A regular file is not a directory.
-    let file = t.profile("notes.txt", "mine\n");
+    let file = t.write("notes.txt", "mine\n");
     assert_refused(&build(&profile, &file), "not a directory");
     assert_eq!(fs::read_to_string(&file).unwrap(), "mine\n");
 }
 
 #[test]
 fn system_directories_are_refused_and_nothing_is_staged_beside_them() {
-    let t = Tmp::new("system");
-    let profile = t.profile("p.toml", SMALL);
+    let t = Scratch::new("system");
+    let profile = t.write("p.toml", SMALL);
     let root_before = staging_dirs(Path::new("/"));
     assert_refused(&build(&profile, Path::new("/")), "/");
-    assert_refused(&build(&profile, Path::new("/etc")), "not created by redis-gen");
+    // macOS's /etc is a symlink (refused as one): /usr is a real directory there.
+    let system = if cfg!(target_os = "macos") { "/usr" } else { "/etc" };
+    assert_refused(&build(&profile, Path::new(system)), "not created by redis-gen");
     let o = output({
         let mut c = build_cmd(&profile, Path::new("."));
         c.current_dir("/");
@@ -339,10 +256,10 @@ fn system_directories_are_refused_and_nothing_is_staged_beside_them() {
 
 #[test]
 fn dot_inside_an_output_directory_of_ours_rebuilds_it() {
-    let t = Tmp::new("dot");
+    let t = Scratch::new("dot");
     let out = t.path("out");
-    assert_ok(&build(&t.profile("p.toml", SMALL), &out));
-    let smaller = t.profile("q.toml", SMALLER);
+    assert_ok(&build(&t.write("p.toml", SMALL), &out));
+    let smaller = t.write("q.toml", SMALLER);
     let o = output({
         let mut c = build_cmd(&smaller, Path::new("."));
         c.current_dir(&out);
@@ -355,8 +272,8 @@ fn dot_inside_an_output_directory_of_ours_rebuilds_it() {
 
 #[test]
 fn a_symlinked_target_or_marker_is_refused() {
-    let t = Tmp::new("symlink-target");
-    let profile = t.profile("p.toml", SMALL);
+    let t = Scratch::new("symlink-target");
+    let profile = t.write("p.toml", SMALL);
     let real = t.path("real-out");
     assert_ok(&build(&profile, &real));
     let before = snapshot(&real);
@@ -378,8 +295,8 @@ fn a_symlinked_target_or_marker_is_refused() {
 
 #[test]
 fn symlinks_inside_an_old_out_are_removed_not_followed() {
-    let t = Tmp::new("symlink-inside");
-    let profile = t.profile("p.toml", SMALL);
+    let t = Scratch::new("symlink-inside");
+    let profile = t.write("p.toml", SMALL);
     let out = t.path("out");
     assert_ok(&build(&profile, &out));
     let outside = t.path("outside");
@@ -401,8 +318,8 @@ fn symlinks_inside_an_old_out_are_removed_not_followed() {
 
 #[test]
 fn leftover_staging_directories_are_removed_only_when_they_are_ours_and_dead() {
-    let t = Tmp::new("leftovers");
-    let profile = t.profile("p.toml", SMALL);
+    let t = Scratch::new("leftovers");
+    let profile = t.write("p.toml", SMALL);
     let out = t.path("out");
     let dead = i32::MAX; // no process has this id
     let mine = std::process::id();
@@ -448,8 +365,8 @@ fn assert_modes(root: &Path) {
 
 #[test]
 fn modes_are_0644_and_0755_whatever_the_umask() {
-    let t = Tmp::new("umask");
-    let profile = t.profile("p.toml", SMALL);
+    let t = Scratch::new("umask");
+    let profile = t.write("p.toml", SMALL);
     for mask in [0o077, 0o000, 0o022, 0o777] {
         let nested = t.path(&format!("m{mask:03o}"));
         let out = nested.join("a/b/out");
@@ -483,9 +400,9 @@ fn modes_are_0644_and_0755_whatever_the_umask() {
 
 #[test]
 fn a_bundle_path_that_would_leave_out_fails_after_the_first_files_and_changes_nothing() {
-    let t = Tmp::new("bad-path");
+    let t = Scratch::new("bad-path");
     let out = t.path("out");
-    let profile = t.profile("p.toml", SMALL);
+    let profile = t.write("p.toml", SMALL);
     assert_ok(&build(&profile, &out));
     let before = snapshot(&out);
     let compiled = redis_gen::compile("p.toml", SMALLER, None).expect("compiles");
@@ -502,9 +419,10 @@ fn a_bundle_path_that_would_leave_out_fails_after_the_first_files_and_changes_no
 }
 
 /// Flush syscalls a build made, traced with strace (installed by tests/run).
+#[cfg(target_os = "linux")]
 fn flushes(extra: &[&str], env: &[(&str, &str)]) -> Vec<String> {
-    let t = Tmp::new("fsync");
-    let profile = t.profile("p.toml", SMALL);
+    let t = Scratch::new("fsync");
+    let profile = t.write("p.toml", SMALL);
     let trace = t.path("trace");
     let mut c = Command::new("strace");
     c.args(["-f", "-qq", "-e", "trace=syncfs,fsync,fdatasync,sync", "-o"]).arg(&trace).arg(BIN);
@@ -522,6 +440,8 @@ fn flushes(extra: &[&str], env: &[(&str, &str)]) -> Vec<String> {
         .collect()
 }
 
+// strace and syncfs are Linux's; macOS flushes each file (src/disk/mod.rs).
+#[cfg(target_os = "linux")]
 #[test]
 fn a_build_flushes_to_stable_storage_only_when_asked() {
     assert_eq!(flushes(&[], &[]), Vec::<String>::new());
@@ -544,8 +464,8 @@ fn identities(root: &Path) -> BTreeMap<PathBuf, (u64, i64, i64)> {
 
 #[test]
 fn an_unchanged_rebuild_writes_nothing_and_any_difference_is_rewritten() {
-    let t = Tmp::new("uptodate");
-    let profile = t.profile("p.toml", SMALL);
+    let t = Scratch::new("uptodate");
+    let profile = t.write("p.toml", SMALL);
     let (out, fresh) = (t.path("out"), t.path("fresh"));
     assert_ok(&build(&profile, &fresh));
     let reference = snapshot(&fresh);
@@ -595,12 +515,22 @@ fn an_unchanged_rebuild_writes_nothing_and_any_difference_is_rewritten() {
             }),
         ),
     ];
+    // `check` and `diff` agree with `build` on whether out/ is current.
+    let agree = |what: &str, current: bool| {
+        for cmd in ["check", "diff"] {
+            let o = common::run([Path::new(cmd), &profile, Path::new("-o"), &out]);
+            assert_eq!(o.status.success(), current, "{what}: {cmd} disagrees with build: {}", stderr(&o));
+        }
+    };
+    agree("a fresh build", true);
     for (what, damage) in damage {
         damage(&out);
+        agree(what, false);
         let o = build(&profile, &out);
         assert_ok(&o);
         assert!(stderr(&o).contains("wrote "), "{what}: {}", stderr(&o));
         assert_eq!(snapshot(&out), reference, "{what}");
         assert!(stderr(&build(&profile, &out)).contains("is up to date"), "{what}");
+        agree(what, true);
     }
 }

@@ -1,6 +1,9 @@
 //! README stays true: its profile reference is the key table, and its two
 //! commands are the ones CI and users run.
 
+mod common;
+
+use common::root;
 use redis_gen::profile::keys::{Dflt, KEYS, Ty};
 
 fn default_text(d: Dflt) -> String {
@@ -49,7 +52,7 @@ fn reference() -> String {
 }
 
 fn readme() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap()
+    std::fs::read_to_string(root().join("README.md")).unwrap()
 }
 
 #[test]
@@ -64,7 +67,7 @@ fn readme_profile_reference_matches_the_key_table() {
 
 #[test]
 fn readme_shows_the_ci_test_command() {
-    let ci = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/.ci/run")).unwrap();
+    let ci = std::fs::read_to_string(root().join(".ci/run")).unwrap();
     assert!(ci.lines().any(|l| l.trim() == "exec tests/run"));
     assert!(readme().contains("\ntests/run\n"), "README must show `tests/run` as the test command");
 }

@@ -5,9 +5,11 @@
 //! The interop proof against another implementation (kubesealpy) and the
 //! CRD schema are in tests/py/test_seal.py.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::{fs, io::Write};
+mod common;
+
+use std::fs;
+
+use common::{HOMELAB, Scratch, run_in, stderr};
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -21,9 +23,7 @@ use rsa::{Oaep, PrivateKey};
 use sha2::Sha256;
 use zeroize::Zeroizing;
 
-const BIN: &str = env!("CARGO_BIN_EXE_redis-gen");
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/seal");
-const PROFILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/profiles/homelab.toml");
 /// 2026-01-01, when every fixture but the expired one is valid.
 const NOW: u64 = 1_767_225_600;
 
@@ -155,62 +155,23 @@ fn update_apply_keeps_old_values_and_seals_new_ones() {
 
 // ---------------------------------------------------------------- the command
 
-/// A directory removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let p = std::env::temp_dir().join(format!("redis-gen-seal-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&p);
-        fs::create_dir_all(&p).unwrap();
-        TempDir(p)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-fn redis_gen(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(s) = stdin {
-        input.write_all(s.as_bytes()).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
 /// A profile and the KAT certificate in a fresh directory. The certificate
 /// is valid until 2126; the sealed values are never decrypted here.
-fn workspace(tag: &str) -> TempDir {
-    let t = TempDir::new(tag);
-    fs::copy(PROFILE, t.0.join("p.toml")).unwrap();
+fn workspace(tag: &str) -> Scratch {
+    let t = Scratch::new(tag);
+    fs::copy(HOMELAB, t.0.join("p.toml")).unwrap();
     fs::copy(format!("{DATA}/kat-cert.pem"), t.0.join("cert.pem")).unwrap();
     t
 }
 
-fn sealed_text(t: &TempDir) -> String {
+fn sealed_text(t: &Scratch) -> String {
     fs::read_to_string(t.0.join("p.sealed.yaml")).unwrap()
 }
 
 #[test]
 fn a_second_seal_changes_nothing() {
     let t = workspace("idem");
-    let o = redis_gen(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None);
+    let o = run_in(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None);
     assert!(o.status.success(), "{}", stderr(&o));
     let first = sealed_text(&t);
     let data = SealedData::parse(&first).unwrap();
@@ -219,14 +180,14 @@ fn a_second_seal_changes_nothing() {
     for args in
         [&["seal", "--cert", "cert.pem", "p.toml"][..], &["seal", "--cert", "cert.pem", "--scope", "strict", "p.toml"]]
     {
-        let o = redis_gen(&t.0, args, None);
+        let o = run_in(&t.0, args, None);
         assert!(o.status.success(), "{}", stderr(&o));
         assert!(stderr(&o).contains("up to date"), "{}", stderr(&o));
         assert_eq!(sealed_text(&t), first, "byte-identical after {args:?}");
     }
     // With the sealed data, build is still a function of its inputs.
-    let a = redis_gen(&t.0, &["build", "--stdout", "p.toml"], None);
-    let b = redis_gen(&t.0, &["build", "--stdout", "p.toml"], None);
+    let a = run_in(&t.0, &["build", "--stdout", "p.toml"], None);
+    let b = run_in(&t.0, &["build", "--stdout", "p.toml"], None);
     assert!(a.status.success() && a.stdout == b.stdout);
     let stream = String::from_utf8(a.stdout).unwrap();
     assert!(!stream.contains("PLACEHOLDER"), "real SealedSecrets");
@@ -236,9 +197,9 @@ fn a_second_seal_changes_nothing() {
 #[test]
 fn nothing_to_print_when_nothing_is_sealed() {
     let t = workspace("print");
-    assert!(redis_gen(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None).status.success());
+    assert!(run_in(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None).status.success());
     let before = sealed_text(&t);
-    let o = redis_gen(&t.0, &["seal", "--cert", "cert.pem", "--print-password", "p.toml"], None);
+    let o = run_in(&t.0, &["seal", "--cert", "cert.pem", "--print-password", "p.toml"], None);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("--rotate"), "{}", stderr(&o));
     assert!(o.stdout.is_empty());
@@ -249,8 +210,7 @@ fn nothing_to_print_when_nothing_is_sealed() {
 fn password_out_is_private_and_matches_print_password() {
     use std::os::unix::fs::PermissionsExt;
     let t = workspace("pwout");
-    let o =
-        redis_gen(&t.0, &["seal", "--cert", "cert.pem", "--print-password", "--password-out", "pw", "p.toml"], None);
+    let o = run_in(&t.0, &["seal", "--cert", "cert.pem", "--print-password", "--password-out", "pw", "p.toml"], None);
     assert!(o.status.success(), "{}", stderr(&o));
     let printed = String::from_utf8(o.stdout.clone()).unwrap();
     let file = fs::read_to_string(t.0.join("pw")).unwrap();
@@ -265,40 +225,40 @@ fn password_out_is_private_and_matches_print_password() {
 #[test]
 fn malformed_sealed_data_is_named_with_its_position() {
     let t = workspace("malformed");
-    assert!(redis_gen(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None).status.success());
+    assert!(run_in(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None).status.success());
     let text = sealed_text(&t).replace("secret_name:", "secret_nam:");
     fs::write(t.0.join("p.sealed.yaml"), &text).unwrap();
     for cmd in ["build", "seal"] {
         let args: Vec<&str> =
             if cmd == "build" { vec!["build", "p.toml"] } else { vec!["seal", "--cert", "cert.pem", "p.toml"] };
-        let o = redis_gen(&t.0, &args, None);
+        let o = run_in(&t.0, &args, None);
         assert_eq!(o.status.code(), Some(1), "{cmd}");
         let e = stderr(&o);
         assert!(e.contains("error: p.sealed.yaml:4:1: unknown field `secret_nam`"), "{cmd}: {e}");
         assert!(!e.contains("panicked"));
     }
     fs::write(t.0.join("p.sealed.yaml"), "scope: [\n").unwrap();
-    let e = stderr(&redis_gen(&t.0, &["build", "p.toml"], None));
+    let e = stderr(&run_in(&t.0, &["build", "p.toml"], None));
     assert!(e.starts_with("error: p.sealed.yaml:") && !e.contains(" at line "), "{e}");
     let broken = text.replace("secret_nam:", "secret_name:").replace("redis-password: ", "redis-password: x");
     fs::write(t.0.join("p.sealed.yaml"), broken).unwrap();
-    let e = stderr(&redis_gen(&t.0, &["build", "p.toml"], None));
+    let e = stderr(&run_in(&t.0, &["build", "p.toml"], None));
     assert!(e.contains("is not a sealed value"), "{e}");
 }
 
 #[test]
 fn a_new_namespace_needs_the_password_and_says_so() {
     let t = workspace("newns");
-    assert!(redis_gen(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None).status.success());
+    assert!(run_in(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None).status.success());
     let before = SealedData::parse(&sealed_text(&t)).unwrap();
     let profile =
         fs::read_to_string(t.0.join("p.toml")).unwrap().replace("\"other-app\"]", "\"other-app\", \"new-app\"]");
     fs::write(t.0.join("p.toml"), profile).unwrap();
-    let o = redis_gen(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None);
+    let o = run_in(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None);
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
     assert!(e.contains("new-app") && e.contains("--password-stdin") && e.contains("--rotate"), "{e}");
-    let o = redis_gen(&t.0, &["seal", "--cert", "cert.pem", "--password-stdin", "p.toml"], Some("the-password\n"));
+    let o = run_in(&t.0, &["seal", "--cert", "cert.pem", "--password-stdin", "p.toml"], Some("the-password\n"));
     assert!(o.status.success(), "{}", stderr(&o));
     let after = SealedData::parse(&sealed_text(&t)).unwrap();
     for ns in ["redis", "beersystem", "other-app"] {
@@ -310,33 +270,33 @@ fn a_new_namespace_needs_the_password_and_says_so() {
 #[test]
 fn rotation_and_scope_changes() {
     let t = workspace("rotate");
-    assert!(redis_gen(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None).status.success());
+    assert!(run_in(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None).status.success());
     let before = SealedData::parse(&sealed_text(&t)).unwrap();
-    let o = redis_gen(&t.0, &["seal", "--cert", "cert.pem", "--scope", "namespace-wide", "p.toml"], None);
+    let o = run_in(&t.0, &["seal", "--cert", "cert.pem", "--scope", "namespace-wide", "p.toml"], None);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("from strict to namespace-wide") && stderr(&o).contains("--rotate"), "{}", stderr(&o));
-    let o = redis_gen(&t.0, &["seal", "--cert", "cert.pem", "--scope", "namespace-wide", "--rotate", "p.toml"], None);
+    let o = run_in(&t.0, &["seal", "--cert", "cert.pem", "--scope", "namespace-wide", "--rotate", "p.toml"], None);
     assert!(o.status.success(), "{}", stderr(&o));
     let after = SealedData::parse(&sealed_text(&t)).unwrap();
     assert_eq!(after.scope, Scope::NamespaceWide);
     let all = |d: &SealedData| d.secrets.values().flat_map(|m| m.values().cloned()).collect::<Vec<_>>();
     assert!(all(&after).iter().all(|v| !all(&before).contains(v)), "every value sealed again");
     // The scope is remembered.
-    let o = redis_gen(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None);
+    let o = run_in(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None);
     assert!(o.status.success() && stderr(&o).contains("up to date"), "{}", stderr(&o));
-    let stream = String::from_utf8(redis_gen(&t.0, &["build", "--stdout", "p.toml"], None).stdout).unwrap();
+    let stream = String::from_utf8(run_in(&t.0, &["build", "--stdout", "p.toml"], None).stdout).unwrap();
     assert_eq!(stream.matches("sealedsecrets.bitnami.com/namespace-wide: 'true'").count(), 3, "{stream}");
 }
 
 #[test]
 fn another_certificate_needs_the_password() {
     let t = workspace("othercert");
-    assert!(redis_gen(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None).status.success());
+    assert!(run_in(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None).status.success());
     fs::copy(format!("{DATA}/other-cert.pem"), t.0.join("other.pem")).unwrap();
-    let o = redis_gen(&t.0, &["seal", "--cert", "other.pem", "p.toml"], None);
+    let o = run_in(&t.0, &["seal", "--cert", "other.pem", "p.toml"], None);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("another key") && stderr(&o).contains("--password-stdin"), "{}", stderr(&o));
-    let o = redis_gen(&t.0, &["seal", "--cert", "other.pem", "--password-stdin", "p.toml"], Some("pw"));
+    let o = run_in(&t.0, &["seal", "--cert", "other.pem", "--password-stdin", "p.toml"], Some("pw"));
     assert!(o.status.success(), "{}", stderr(&o));
     let other = cert::parse(&fs::read(t.0.join("other.pem")).unwrap(), NOW).unwrap();
     assert_eq!(SealedData::parse(&sealed_text(&t)).unwrap().public_key_sha256, other.key_sha256);
@@ -345,15 +305,15 @@ fn another_certificate_needs_the_password() {
 #[test]
 fn a_renamed_secret_is_not_used_by_build() {
     let t = workspace("rename");
-    assert!(redis_gen(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None).status.success());
+    assert!(run_in(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None).status.success());
     let mut profile = fs::read_to_string(t.0.join("p.toml")).unwrap();
     profile.push_str("secret_name = \"renamed\"\n");
     fs::write(t.0.join("p.toml"), profile).unwrap();
-    let o = redis_gen(&t.0, &["build", "--stdout", "p.toml"], None);
+    let o = run_in(&t.0, &["build", "--stdout", "p.toml"], None);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("sealed (strict scope) for the Secret name redis-credentials"), "{}", stderr(&o));
     assert!(String::from_utf8(o.stdout).unwrap().contains("PLACEHOLDER"));
-    let o = redis_gen(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None);
+    let o = run_in(&t.0, &["seal", "--cert", "cert.pem", "p.toml"], None);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("now names it renamed"), "{}", stderr(&o));
 }
@@ -362,8 +322,8 @@ fn a_renamed_secret_is_not_used_by_build() {
 
 /// Runs `seal` with a certificate file; expects exit 1, no sealed file, and
 /// an error containing `phrase`.
-fn refused(t: &TempDir, cert: &str, phrase: &str) {
-    let o = redis_gen(&t.0, &["seal", "--cert", cert, "p.toml"], None);
+fn refused(t: &Scratch, cert: &str, phrase: &str) {
+    let o = run_in(&t.0, &["seal", "--cert", cert, "p.toml"], None);
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{cert}: {e}");
     assert!(e.starts_with("error: ") && e.contains(phrase), "{cert}: expected {phrase:?} in {e}");
@@ -410,7 +370,7 @@ fn a_certificate_beside_a_private_key_is_used_with_a_warning() {
     let key = rsa::pkcs8::EncodePrivateKey::to_pkcs8_pem(&private, Default::default()).unwrap();
     let cert = fs::read_to_string(t.0.join("cert.pem")).unwrap();
     fs::write(t.0.join("both.pem"), format!("{}{cert}", key.as_str())).unwrap();
-    let o = redis_gen(&t.0, &["seal", "--cert", "both.pem", "p.toml"], None);
+    let o = run_in(&t.0, &["seal", "--cert", "both.pem", "p.toml"], None);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("warning: both.pem also holds a private key"), "{}", stderr(&o));
 }
@@ -427,7 +387,7 @@ fn expiry_is_checked_against_the_given_time() {
 fn the_stdin_password_is_checked() {
     let t = workspace("stdin");
     for (input, phrase) in [("", "empty"), ("\n", "empty"), ("a\nb\n", "control character")] {
-        let o = redis_gen(&t.0, &["seal", "--cert", "cert.pem", "--password-stdin", "p.toml"], Some(input));
+        let o = run_in(&t.0, &["seal", "--cert", "cert.pem", "--password-stdin", "p.toml"], Some(input));
         assert_eq!(o.status.code(), Some(1), "{input:?}");
         assert!(stderr(&o).contains(phrase), "{input:?}: {}", stderr(&o));
         assert!(!t.0.join("p.sealed.yaml").exists());

@@ -1,4 +1,4 @@
-//! Fuzz target: redis_gen::yaml::to_string must write exactly what
+//! Fuzz target: redis_gen::bundle::yaml::to_string must write exactly what
 //! serde_norway::to_string writes, for any value. The bytes are read as a small
 //! program that builds a YAML value: nested mappings and sequences of
 //! strings (made of arbitrary UTF-8 and of pieces YAML quotes), numbers,
@@ -57,5 +57,5 @@ impl Reader<'_> {
 fuzz_target!(|data: &[u8]| {
     let value = Reader(data).value(0);
     let expected = serde_norway::to_string(&value).expect("serde_norway writes every value");
-    assert_eq!(redis_gen::yaml::to_string(&value), expected, "{value:?}");
+    assert_eq!(redis_gen::bundle::yaml::to_string(&value), expected, "{value:?}");
 });

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use redis_gen::diag::escape;
 use redis_gen::disk;
-use redis_gen::drift::{self, Change};
+use redis_gen::disk::drift::{self, Change};
 use serde_json::json;
 
 use super::source::{self, Problem};
@@ -34,7 +34,7 @@ pub fn run(a: Args) -> Result<(), Failed> {
     } else {
         source::load(&a.profile)?
     };
-    let tree = disk::read_tree(&a.out).map_err(|e| {
+    let tree = disk::read::read_tree(&a.out).map_err(|e| {
         let shown = a.out.display().to_string();
         let message = e.to_string();
         let message = message.strip_prefix(&format!("{shown}: ")).unwrap_or(&message).to_string();

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use redis_gen::{disk, drift};
+use redis_gen::disk::{self, drift};
 
 use super::{Failed, source, term};
 
@@ -22,7 +22,7 @@ pub struct Args {
 
 pub fn run(a: Args) -> Result<(), Failed> {
     let target = source::load(&a.profile)?;
-    let tree = disk::read_tree(&a.out).map_err(|e| {
+    let tree = disk::read::read_tree(&a.out).map_err(|e| {
         eprintln!("error: {e}");
         Failed
     })?;

@@ -29,8 +29,7 @@ pub fn run(a: Args) -> Result<(), Failed> {
             }
         }
         Target::Fleet(f) => {
-            let all: Vec<(&str, Outputs)> =
-                f.members.iter().map(|m| (m.stem.as_str(), Outputs::of(&m.compiled.plan))).collect();
+            let all: Vec<(&str, Outputs)> = f.members.iter().map(|m| (m.stem.as_str(), Outputs::of(&m.plan))).collect();
             if a.json {
                 let map: serde_json::Map<String, serde_json::Value> = all
                     .into_iter()

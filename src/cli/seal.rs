@@ -6,13 +6,13 @@
 //! `redis_gen::seal` decide and encrypt; writes the sealed-data file (and the
 //! password only where asked).
 
-use std::fs::{self, OpenOptions};
-use std::io::{IsTerminal, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rand::rngs::SysRng;
+use redis_gen::disk;
 use redis_gen::seal::data::{self, Scope};
 use redis_gen::seal::internal::{self, InternalTarget};
 use redis_gen::seal::update::{self, Options, PasswordUse, Target};
@@ -147,7 +147,7 @@ pub fn run(a: Args) -> Result<(), Failed> {
     // changes, so a failure leaves the old state whole.
     if let (Some(path), Some(p)) = (&a.password_out, pass) {
         let line = Zeroizing::new(format!("{p}\n"));
-        write_atomic(path, line.as_bytes(), 0o600)
+        disk::write_file(path, line.as_bytes(), 0o600)
             .map_err(|e| fail(format!("cannot write the password to {}: {e}", path.display())))?;
     }
 
@@ -155,7 +155,7 @@ pub fn run(a: Args) -> Result<(), Failed> {
     let old_text = fs::read_to_string(&sealed_path).ok();
     let changed = old_text.as_deref() != Some(new_text.as_str());
     if changed {
-        write_atomic(&sealed_path, new_text.as_bytes(), 0o644)
+        disk::write_file(&sealed_path, new_text.as_bytes(), 0o644)
             .map_err(|e| fail(format!("cannot write {}: {e}", sealed_path.display())))?;
     }
     report(&update, &sealed_path, &shown, changed, &key.not_after);
@@ -208,26 +208,4 @@ fn report(u: &update::Update, path: &Path, profile: &str, changed: bool, not_aft
     } else {
         eprintln!("{} is up to date: nothing to seal", path.display());
     }
-}
-
-/// Writes `bytes` to `path` through a new file beside it and a rename, with
-/// exactly `mode`: readers see the old file or the new one, never a part.
-fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let base = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let tmp = dir.join(format!(".{base}.redis-gen-{}", std::process::id()));
-    let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(mode))?;
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result
 }

@@ -33,7 +33,7 @@ impl Target {
     pub fn stream(&self) -> String {
         match self {
             Target::One(c) => c.bundle.stream(),
-            Target::Fleet(f) => f.stream(),
+            Target::Fleet(f) => f.bundle.stream(),
         }
     }
 }
@@ -224,7 +224,7 @@ fn compile_fleet(dir: &Path) -> Result<Compiled, Vec<Problem>> {
                 .iter()
                 .zip(&sources)
                 .zip(&source_paths)
-                .flat_map(|((m, s), path)| in_text(path, &s.text, m.compiled.warnings()))
+                .flat_map(|((m, s), path)| in_text(path, &s.text, &m.plan.credentials.warnings))
                 .collect();
             Ok((Target::Fleet(f), warnings))
         }

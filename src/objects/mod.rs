@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn every_object_of_the_shipped_profiles_is_written_as_serde_norway_writes_it() {
-        // The bundle writes with crate::yaml; serde_norway is its oracle.
+        // The bundle writes with bundle::yaml; serde_norway is its oracle.
         let profiles = [
             include_str!("../../profiles/homelab.toml"),
             include_str!("../../tests/profiles/sentinel.toml"),
@@ -142,7 +142,7 @@ mod tests {
             let texts: Vec<_> = built(text)
                 .iter()
                 .map(|o| {
-                    let yaml = crate::yaml::to_string(o);
+                    let yaml = crate::bundle::yaml::to_string(o);
                     assert_eq!(yaml, serde_norway::to_string(o).unwrap(), "{}", o.id());
                     yaml
                 })
