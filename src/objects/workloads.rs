@@ -128,13 +128,10 @@ pub(super) fn env(name: &str, value: &str) -> EnvVar {
     EnvVar { name: name.into(), value: Some(value.into()), ..Default::default() }
 }
 
-/// Renders the runtime config (with the password) before Redis starts.
+/// Checks the Secret value and writes the exporter's password file, once
+/// per pod; the redis container renders its own config at every start.
 fn init_container(plan: &Plan, role: Role) -> Container {
-    let mut mounts = vec![
-        mount("config", paths::CONFIG_DIR, true),
-        mount("credentials", paths::SECRET_DIR, true),
-        mount("run", paths::RUNTIME_DIR, false),
-    ];
+    let mut mounts = vec![mount("config", paths::CONFIG_DIR, true), mount("credentials", paths::SECRET_DIR, true)];
     if plan.metrics.is_some() {
         mounts.push(mount("exporter-run", paths::EXPORTER_DIR, false));
     }
@@ -164,7 +161,14 @@ fn redis_container(plan: &Plan, role: Role) -> Container {
         name: "redis".into(),
         image: Some(plan.redis_image.clone()),
         image_pull_policy: pull_policy(&plan.redis_image),
-        command: Some(vec!["redis-server".into(), format!("{}/redis.conf", paths::RUNTIME_DIR)]),
+        // init.sh renders the password the Secret file holds now and execs
+        // redis-server: a container restart after a Secret change uses the new one.
+        command: Some(vec![
+            "sh".into(),
+            format!("{}/init.sh", paths::CONFIG_DIR),
+            role.component().into(),
+            "start".into(),
+        ]),
         ports: Some(vec![ContainerPort {
             name: Some("redis".into()),
             container_port: plan.port.into(),
@@ -178,7 +182,7 @@ fn redis_container(plan: &Plan, role: Role) -> Container {
         volume_mounts: Some(vec![
             mount("config", paths::CONFIG_DIR, true),
             mount("credentials", paths::SECRET_DIR, true),
-            mount("run", paths::RUNTIME_DIR, true),
+            mount("run", paths::RUNTIME_DIR, false),
             mount(DATA_VOLUME, paths::DATA_DIR, false),
             mount("tmp", paths::TMP_DIR, false),
         ]),

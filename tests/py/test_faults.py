@@ -133,3 +133,71 @@ def test_a_fixed_size_volume_fills_up():
         r = master.exec("dd", "if=/dev/zero", "of=/data/fill", "bs=1M", "count=16")
         assert r.returncode != 0 and "No space left on device" in r.stderr, r
     assert f" {data} " not in pathlib.Path("/proc/self/mounts").read_text()
+
+
+# -- 5. a container restart after a Secret change ---------------------------------------
+
+
+def test_5_a_container_restart_after_a_secret_change_comes_back_with_the_new_password():
+    """Fails before the fix: only the init container rendered the password,
+    so the restarted container kept the old one and the probes (which read
+    the Secret file) failed for ever: a restart loop until the pod is deleted."""
+    with Deployment(OUT, password=new_password()) as d:
+        d.wait_synced()
+        old, new = d.password, new_password()
+        d.update_secret("redis-credentials", {"redis-password": new})
+        d.password = new
+        for pod in d.pods.values():
+            # The running Redis still has the old password: liveness fails,
+            # and the kubelet restarts the container (not the pod).
+            assert pod.probe("liveness") != 0, pod.name
+            pod.restart_container("redis")
+        for pod in d.pods.values():
+            pod.wait_ready()
+            assert pod.probe("liveness") == 0 and pod.probe("readiness") == 0, pod.name
+            assert pod.cli("PING") == (0, "PONG")
+            assert pod.cli("PING", auth=old)[1].startswith("NOAUTH"), pod.name
+        d.wait_synced()  # masterauth is the new password too
+        assert primary(d).cli("SET", "after", "rotation") == (0, "OK")
+        assert primary(d).cli("WAIT", "1", "5000") == (0, "1")
+        assert replica(d).cli("GET", "after") == (0, "rotation")
+
+
+# -- 7. the Secret's trailing newline; leftover temporary files ---------------------------
+
+
+@pytest.mark.parametrize("value", ["pw-with-newline\n", "pw-with-crlf\r\n"])
+def test_7_a_secret_value_with_a_trailing_line_break_is_refused_with_a_clear_message(value):
+    """Fails before the fix: init.sh and the probes stripped the newline,
+    every probe was green, and an application sending the Secret's bytes
+    got WRONGPASS."""
+    d = Deployment(OUT, password=value)
+    with pytest.raises(PodError, match="line break") as err:
+        with d:
+            # Before the fix: running, and this is what an application sees.
+            rc, out = primary(d).cli("PING", auth=value)
+            pytest.fail(f"started with a password Redis does not have; the application's PING: {out!r}")
+    assert "--from-literal" in str(err.value)
+
+
+def test_7_temporary_files_of_killed_background_saves_are_removed_at_start():
+    """Fails before the fix: the temp-*.rdb of a BGSAVE child and the
+    temp-rewriteaof-*.aof of an AOF rewrite killed with their container
+    (an OOM kill, SIGKILL) stayed on the volume for ever."""
+    with Deployment(OUT, password=new_password()) as d:
+        master = primary(d)
+        data = master.claims["redis-data"]
+        # ~100 MB of hex values (barely compressible), made by one script.
+        script = "for i=1,ARGV[1] do local v={} for j=1,25 do v[j]=redis.sha1hex(i..':'..j) end redis.call('SET','k'..i,table.concat(v)) end"
+        assert master.cli("EVAL", script, "0", "100000", timeout=120) == (0, "")
+        # One child at a time: the write starts an automatic AOF rewrite, so
+        # each command may be scheduled behind it (or find it running).
+        for command, pattern in ((["BGSAVE", "SCHEDULE"], "temp-*.rdb"), (["BGREWRITEAOF"], "temp-*.aof")):
+            reply = master.cli(*command)[1]
+            assert any(w in reply for w in ("started", "scheduled", "already in progress")), reply
+            assert poll(lambda: list(data.glob(pattern)), 30, interval=0.005), f"{command}: no {pattern}"
+            master.restart_container("redis")  # SIGKILL: the container's child dies with it
+            left = list(data.glob(pattern))
+            master.wait_ready(60)
+            assert not [p for p in left if p.exists()], f"{command}: {[p.name for p in left]} left on the volume"
+            assert master.cli("DBSIZE") == (0, "100000")

@@ -45,8 +45,9 @@ class Deployment:
         """out_dir: a directory written by `redis-gen build`. password: the
         value of every key of every Secret the manifests' SealedSecrets
         declare (or give `secrets` = {name: {key: value}}). trace_exec: run
-        init containers, probes and exec commands under `strace -f -e
-        execve` so that exec_trace() lists every program they started.
+        init containers, containers, probes and exec commands under `strace
+        -f -e execve` so that exec_trace() lists every program they started
+        (a traced container's process is strace, which passes SIGTERM on).
         keep_state: keep the disk state directory (logs, data) after the
         run; default from REDIS_GEN_HARNESS_KEEP=1. only: names of the
         StatefulSets and Deployments to start (default: all). dns: run a

@@ -248,7 +248,7 @@ class Pod:
 
     def _start_container(self, c: Container):
         with self._log(c.name) as log:
-            self.processes[c.name] = self._spawn(c, stdout=log, stderr=subprocess.STDOUT)
+            self.processes[c.name] = self._spawn(c, stdout=log, stderr=subprocess.STDOUT, trace=self.deployment.trace_exec)
 
     def restart_container(self, container: str | None = None, sig=signal.SIGKILL):
         """Restarts one container as the kubelet does (restartPolicy Always,
