@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, new_password, poll
+from conftest import ROOT, new_password, poll, say
 from harness import Deployment, PodError
 
 OUT = ROOT / "out"
@@ -70,17 +70,17 @@ def test_limits_become_cgroups_and_an_oom_kill_is_observable():
 def test_a_container_restart_keeps_the_pod_and_skips_the_init_containers():
     with Deployment(OUT, password=new_password()) as d:
         master = primary(d)
-        init_runs = master.logs("config").count("configuration for the master written")
+        init_runs = master.logs("config").count("the Secret checked for the master")
         ip, volumes = master.ip, dict(master._volumes)
         old = master.processes["redis"].pid
         assert master.restart_container("redis") == -signal.SIGKILL
         master.wait_ready()
         assert master.processes["redis"].pid != old and master.restarts == {"redis": 1}
-        assert master.logs("config").count("configuration for the master written") == init_runs
+        assert master.logs("config").count("the Secret checked for the master") == init_runs
         assert master.ip == ip and master._volumes == volumes
         # A pod restart, by contrast, runs them again.
         master.restart()
-        assert master.logs("config").count("configuration for the master written") == init_runs + 1
+        assert master.logs("config").count("the Secret checked for the master") == init_runs + 1
 
 
 def test_a_secret_update_swaps_the_volume_atomically_as_the_kubelet_does():
@@ -201,3 +201,60 @@ def test_7_temporary_files_of_killed_background_saves_are_removed_at_start():
             master.wait_ready(60)
             assert not [p for p in left if p.exists()], f"{command}: {[p.name for p in left]} left on the volume"
             assert master.cli("DBSIZE") == (0, "100000")
+
+
+@pytest.mark.parametrize("key", ["redis-password", "replication-password"])
+def test_7_sentinel_mode_refuses_a_trailing_line_break_too(tmp_path, key):
+    """Fails before the fix: lib.sh's secret() stripped it."""
+    from test_sentinel import APP, INTERNAL, PROFILE, RELEASE
+
+    from conftest import run
+
+    out = tmp_path / "out"
+    run("build", PROFILE, "-o", out)
+    app = {"redis-password": APP + "\n"} if key == "redis-password" else {"redis-password": APP}
+    internal = dict(INTERNAL)
+    if key != "redis-password":
+        internal[key] += "\n"
+    d = Deployment(out, secrets={"redis-credentials": app, f"{RELEASE}-internal": internal}, dns=True, only=[f"{RELEASE}-node"])
+    with pytest.raises(PodError, match="line break"):
+        with d:
+            pass
+
+
+# -- 4. a full disk ------------------------------------------------------------------------
+
+
+def test_4_a_full_disk_is_read_only_not_down_and_sigterm_still_stops_redis(request):
+    """Fails before the fix: PING answered MISCONF, so both probes failed
+    (out of the Service, then restarted by liveness); on SIGTERM Redis
+    could not write its final RDB and would not exit ("Error trying to save
+    the DB, can't exit") until the SIGKILL at the end of the grace period."""
+    from test_runtime import read_keys, write_keys
+
+    with Deployment(OUT, password=new_password(), pv_size="48M", only=["redis-shared-master"]) as d:
+        master = primary(d)
+        data = master.claims["redis-data"]
+        acked = write_keys(master, "acked", 2000)
+        time.sleep(1.5)  # appendfsync everysec
+        # Another writer takes every free byte of the volume.
+        subprocess.run(["dd", "if=/dev/zero", f"of={data / 'filler'}", "bs=1M"], capture_output=True)
+        refused = poll(lambda: master.cli("SET", "more", "x" * 1000)[1].startswith("MISCONF"), 20)
+        assert refused, master.cli("INFO", "persistence")
+        assert master.cli("GET", "acked:0") == (0, acked["acked:0"])  # reads still served
+        assert master.probe("liveness") == 0, "liveness fails on a Redis that serves reads"
+        assert master.probe("readiness") == 0, "readiness takes a read-only primary out of its Service"
+
+        grace = master.spec["terminationGracePeriodSeconds"]
+        proc = master.processes["redis"]
+        start = time.monotonic()
+        master.kill(signal.SIGTERM, wait=False)
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"redis-server still running {grace} s after SIGTERM:\n{master.logs()[-1500:]}")
+        say(request, [f"faults: full disk, SIGTERM -> exit {time.monotonic() - start:.2f} s (grace {grace} s)"])
+
+        (data / "filler").unlink()
+        master.restart()
+        assert read_keys(master, acked) == acked
