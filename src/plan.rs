@@ -711,7 +711,10 @@ impl Plan {
         let maxmemory = p.str("maxmemory");
         let limit_bytes = Quantity::parse(&master.memory_limit).map_or(0.0, |q| q.0);
         let maxmemory_bytes = match maxmemory.value.as_str() {
-            "auto" => (limit_bytes * 0.75) as u64,
+            // A fork (AOF rewrite, full resync, BGSAVE) under writes can copy the
+            // whole dataset: a third for it, a third for its copy, a third for
+            // fragmentation, buffers and page cache (README, "Memory budget").
+            "auto" => (limit_bytes / 3.0) as u64,
             "0" => 0,
             _ => match c.quantity("maxmemory", &maxmemory, true) {
                 Some(b) if b > limit_bytes && limit_bytes > 0.0 && !c.poisoned(&["master_memory_limit"]) => {
@@ -734,7 +737,7 @@ impl Plan {
                 Some(s) => ("replica_memory_limit", Some(s.clone())),
                 None => ("maxmemory", maxmemory.span.clone()),
             };
-            c.err(key, span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
+            c.err(key, span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "a third of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
         }
         let maxmemory_policy = c.one_of("maxmemory_policy");
         let appendfsync = c.one_of("appendfsync");
@@ -1206,7 +1209,7 @@ mod tests {
         assert_eq!(p.names.primary_pod_dns, "redis-shared-master-0.redis-shared-headless.redis.svc.cluster.local");
         assert_eq!(p.replica.memory_limit, "2Gi");
         assert_eq!(p.master.memory_request, "2Gi");
-        assert_eq!(p.maxmemory_bytes, 1_610_612_736);
+        assert_eq!(p.maxmemory_bytes, 715_827_882);
         assert_eq!(p.disabled_commands, ["FLUSHDB", "FLUSHALL", "CONFIG", "SHUTDOWN"]);
         assert_eq!(p.loadbalancer.unwrap().ip.to_string(), "192.168.4.203");
     }

@@ -208,7 +208,7 @@ pub const KEYS: &[Key] = &[
         Ty::Str,
         Dflt::Str("auto"),
         "Redis",
-        "Redis `maxmemory`: `auto` (75% of the container's memory limit, leaving room for replication buffers and the fork of a save), a quantity such as `1536Mi`, or `0` for no limit.",
+        "Redis `maxmemory`: `auto` (a third of the container's memory limit: a fork under writes can copy the whole dataset, see README, Memory budget), a quantity such as `1536Mi`, or `0` for no limit.",
     ),
     key(
         "maxmemory_policy",

@@ -124,6 +124,15 @@ class Cgroup:
         name = "memory.max_usage_in_bytes" if self.version == 1 else "memory.peak"
         (self._mem_dir() / name).write_text("0")
 
+    def stat(self) -> dict[str, int]:
+        """What the charge is made of, bytes: `anon` (process memory, what
+        the OOM killer frees), `file` (page cache, reclaimable once clean),
+        `dirty` (page cache not yet written back)."""
+        raw = dict(line.split() for line in (self._mem_dir() / "memory.stat").read_text().splitlines())
+        if self.version == 1:
+            return {"anon": int(raw["rss"]) + int(raw.get("shmem", 0)), "file": int(raw["cache"]), "dirty": int(raw["dirty"]) + int(raw["writeback"])}
+        return {"anon": int(raw["anon"]) + int(raw.get("shmem", 0)), "file": int(raw["file"]), "dirty": int(raw["file_dirty"]) + int(raw["file_writeback"])}
+
     def oom_kills(self) -> int:
         """How many processes the kernel's OOM killer killed in this cgroup."""
         name = "memory.oom_control" if self.version == 1 else "memory.events"
