@@ -271,7 +271,8 @@ def test_1_the_default_memory_budget_holds_through_every_fork_at_10000_writes_pe
     dataset at 95% of maxmemory, 10,000 SET/s of 1 KB random values, and an
     AOF rewrite, a replica full resync and a BGSAVE one after the other.
     Fails before the fix (maxmemory auto = 75% of the limit): the primary
-    was OOM-killed in the first fork."""
+    was OOM-killed in the full resync (after 98% of its limit in the AOF
+    rewrite)."""
     from memory_load import Writer, fill, forks_under_load
 
     text = HOMELAB.read_text().replace('master_memory_limit = "2Gi"', 'master_memory_limit = "512Mi"')
