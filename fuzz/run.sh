@@ -4,7 +4,7 @@
 # fuzz/artifacts/<target>/; new inputs in fuzz/corpus/<target> (not committed).
 #   compile  any bytes as a profile: no panic, diagnostics render, output
 #            parses back (seeded with profiles/ and the bad corpus tests/bad)
-#   yaml     any value: src/yaml.rs writes exactly what serde_yaml writes
+#   yaml     any value: src/yaml.rs writes exactly what serde_norway writes
 # Usage: fuzz/run.sh [SECONDS] [TARGET]   (default 600 compile)
 set -euo pipefail
 cd "$(dirname "$0")/.."

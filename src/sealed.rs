@@ -83,10 +83,10 @@ impl SealedData {
     /// Reads a sealed-data file's text; checks that every value is a
     /// base64 sealed-secrets ciphertext.
     pub fn parse(text: &str) -> Result<SealedData, ParseError> {
-        let data: SealedData = serde_yaml::from_str(text).map_err(|e| {
+        let data: SealedData = serde_norway::from_str(text).map_err(|e| {
             let at = e.location().map(|l| (l.line(), l.column()));
             let mut message = e.to_string();
-            // serde_yaml appends the position; ours goes in front.
+            // serde_norway appends the position; ours goes in front.
             if let Some(i) = message.find(" at line ") {
                 message.truncate(i);
             }
@@ -120,7 +120,7 @@ impl SealedData {
         format!(
             "# Sealed Redis password of {profile_name}, written by `redis-gen seal`, read by `redis-gen build`.\n\
              # Ciphertexts only (sealed-secrets RSA-OAEP + AES-GCM): safe to commit. Do not edit by hand.\n{}",
-            serde_yaml::to_string(self).expect("sealed data serializes")
+            serde_norway::to_string(self).expect("sealed data serializes")
         )
     }
 

@@ -1,27 +1,27 @@
 //! YAML text of an object, written straight from its `Serialize` impl.
 //!
-//! The output is exactly what `serde_yaml::to_string` writes (serde_yaml 0.9
-//! drives libyaml with unlimited width and unicode on): the same quoting
-//! choices, the same indentation, the same literal blocks. It is kept equal
-//! so that committed `out/` directories never change because of how they were
-//! written; tests compare the two on every object of several builds and on
-//! thousands of generated values.
+//! The output is exactly what `serde_norway::to_string` writes (serde_norway
+//! is the maintained fork of serde_yaml 0.9; it drives libyaml with unlimited
+//! width and unicode on): the same quoting choices, the same indentation, the
+//! same literal blocks. It is kept equal so that committed `out/` directories
+//! never change because of how they were written; tests compare the two on
+//! every object of several builds and on thousands of generated values.
 //!
-//! Why not serde_yaml itself: it goes through libyaml's event machine and
+//! Why not serde_norway itself: it goes through libyaml's event machine and
 //! analyses and copies every scalar character by character, which made YAML
 //! emission 60% of the time of a whole build. This writer handles the shapes
 //! Kubernetes objects have (mappings with string keys, sequences, strings,
 //! numbers, booleans, null) and hands anything else (a string that libyaml
-//! would double-quote, a tag, a complex key) back to serde_yaml, so the text is
-//! always serde_yaml's.
+//! would double-quote, a tag, a complex key) back to serde_norway, so the text
+//! is always serde_norway's.
 
 use std::fmt::{self, Display, Write as _};
 
 use serde::ser::{self, Serialize};
 
-/// `value` as a YAML document, as `serde_yaml::to_string` writes it.
+/// `value` as a YAML document, as `serde_norway::to_string` writes it.
 pub fn to_string<T: Serialize + ?Sized>(value: &T) -> String {
-    written(value).unwrap_or_else(|Fallback| serde_yaml::to_string(value).expect("objects serialize to YAML"))
+    written(value).unwrap_or_else(|Fallback| serde_norway::to_string(value).expect("objects serialize to YAML"))
 }
 
 /// The text this writer produces itself, or `Fallback`.
@@ -34,13 +34,13 @@ fn written<T: Serialize + ?Sized>(value: &T) -> Result<String> {
     Ok(out)
 }
 
-/// A shape this writer leaves to serde_yaml.
+/// A shape this writer leaves to serde_norway.
 #[derive(Debug)]
 pub struct Fallback;
 
 impl Display for Fallback {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("left to serde_yaml")
+        f.write_str("left to serde_norway")
     }
 }
 
@@ -225,7 +225,7 @@ fn analyze_ascii_block(s: &str) -> Option<Analysis> {
     Some(Analysis { multiline: true, block_plain_allowed: false, block_allowed: !s.ends_with(' ') })
 }
 
-/// Whether serde_yaml quotes `s` because a YAML reader would not take it
+/// Whether serde_norway quotes `s` because a YAML reader would not take it
 /// for a string (null, a boolean, a number, or digits with a leading zero).
 fn reads_as_non_string(s: &str) -> bool {
     let first = match s.bytes().next() {
@@ -248,7 +248,7 @@ fn digits_but_not_number(s: &str) -> bool {
     s.len() > 1 && s.starts_with('0') && s[1..].bytes().all(|b| b.is_ascii_digit())
 }
 
-/// serde_yaml's integer forms: decimal, 0x, 0o, 0b, with a sign.
+/// serde_norway's integer forms: decimal, 0x, 0o, 0b, with a sign.
 fn is_int(s: &str) -> bool {
     let (negative, unsigned) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -272,7 +272,7 @@ fn fits(magnitude: u128, negative: bool) -> bool {
     !negative || magnitude <= i128::MIN.unsigned_abs()
 }
 
-/// serde_yaml's float forms: what Rust parses as a finite f64, and the
+/// serde_norway's float forms: what Rust parses as a finite f64, and the
 /// YAML spellings of infinity and NaN.
 fn is_float(s: &str) -> bool {
     let unsigned = match s.strip_prefix('+') {
@@ -568,7 +568,7 @@ impl<'a> ser::Serializer for Node<'a> {
         _: &'static str,
         _: &T,
     ) -> Result {
-        Err(Fallback) // serde_yaml writes a tag
+        Err(Fallback) // serde_norway writes a tag
     }
     fn serialize_seq(self, _: Option<usize>) -> Result<Sequence<'a>> {
         Ok(self.sequence())
@@ -606,7 +606,7 @@ impl<'a> ser::Serializer for Node<'a> {
 }
 
 /// A mapping key: only strings are written here (the keys of Kubernetes
-/// objects are); anything else goes to serde_yaml.
+/// objects are); anything else goes to serde_norway.
 struct Key<'m, 'a>(&'m mut Mapping<'a>);
 
 impl ser::Serializer for Key<'_, '_> {
@@ -694,7 +694,7 @@ impl ser::Serializer for Key<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_yaml::{Mapping, Value};
+    use serde_norway::{Mapping, Value};
 
     /// A small deterministic generator (xorshift), so failures reproduce.
     struct Gen(u64);
@@ -707,7 +707,7 @@ mod tests {
             (self.0 % n as u64) as usize
         }
 
-        /// Strings made of pieces that libyaml and serde_yaml treat
+        /// Strings made of pieces that libyaml and serde_norway treat
         /// differently: indicators, numbers, booleans, spaces, breaks,
         /// quotes, unicode, control characters.
         fn string(&mut self) -> String {
@@ -817,7 +817,7 @@ mod tests {
     }
 
     #[test]
-    fn generated_values_are_written_exactly_as_serde_yaml_writes_them() {
+    fn generated_values_are_written_exactly_as_serde_norway_writes_them() {
         let mut g = Gen(0x2545_F491_4F6C_DD1D);
         let (mut mine, mut total) = (0, 0);
         for _ in 0..20_000 {
@@ -827,19 +827,19 @@ mod tests {
                 root.insert(Value::String(key), g.value(0));
             }
             let root = Value::Mapping(root);
-            let expected = serde_yaml::to_string(&root).unwrap();
+            let expected = serde_norway::to_string(&root).unwrap();
             assert_eq!(to_string(&root), expected, "{root:?}");
             total += 1;
             mine += usize::from(written(&root).is_ok());
         }
         // Both paths must be taken often, or the comparison would only test
-        // serde_yaml against itself (about 45% take this writer's own path:
-        // one awkward string anywhere sends a whole value to serde_yaml).
-        assert!(mine * 3 > total && mine * 3 < total * 2, "{mine} of {total} written without serde_yaml");
+        // serde_norway against itself (about 45% take this writer's own path:
+        // one awkward string anywhere sends a whole value to serde_norway).
+        assert!(mine * 3 > total && mine * 3 < total * 2, "{mine} of {total} written without serde_norway");
     }
 
     #[test]
-    fn every_scalar_shape_alone_is_written_as_serde_yaml_writes_it() {
+    fn every_scalar_shape_alone_is_written_as_serde_norway_writes_it() {
         let mut g = Gen(0x9E37_79B9_7F4A_7C15);
         for _ in 0..20_000 {
             let s = g.string();
@@ -848,13 +848,13 @@ mod tests {
                 Value::Mapping([(Value::String(s.clone()), Value::Null)].into_iter().collect()),
                 Value::Sequence(vec![Value::String(s.clone()), Value::Sequence(vec![Value::String(s.clone())])]),
             ] {
-                assert_eq!(to_string(&v), serde_yaml::to_string(&v).unwrap(), "{s:?}");
+                assert_eq!(to_string(&v), serde_norway::to_string(&v).unwrap(), "{s:?}");
             }
         }
     }
 
     #[test]
-    fn long_blocks_and_nesting_are_written_as_serde_yaml_writes_them() {
+    fn long_blocks_and_nesting_are_written_as_serde_norway_writes_them() {
         let block = "{\n  \"panels\": [\n    1,\n    2\n  ]\n}\n".repeat(200);
         let cases = [
             format!("data:\n  dashboard.json: {block:?}\n"),
@@ -862,14 +862,14 @@ mod tests {
             "a: {}\nb: []\nc: ''\nd: null\ne: -1.5\n".to_string(),
         ];
         for text in cases {
-            let v: Value = serde_yaml::from_str(&text).unwrap();
+            let v: Value = serde_norway::from_str(&text).unwrap();
             assert!(written(&v).is_ok(), "{text}");
-            assert_eq!(to_string(&v), serde_yaml::to_string(&v).unwrap());
+            assert_eq!(to_string(&v), serde_norway::to_string(&v).unwrap());
         }
     }
 
     #[test]
-    fn shapes_left_to_serde_yaml_still_come_out_as_serde_yaml_writes_them() {
+    fn shapes_left_to_serde_norway_still_come_out_as_serde_norway_writes_them() {
         #[derive(serde::Serialize)]
         enum Tagged {
             Newtype(u8),
@@ -880,7 +880,7 @@ mod tests {
         assert!(written(&[(long_key.as_str(), 1)].into_iter().collect::<std::collections::BTreeMap<_, _>>()).is_err());
         assert!(written(&[(1, 2)].into_iter().collect::<std::collections::BTreeMap<_, _>>()).is_err());
         assert!(written(&tab).is_err());
-        assert_eq!(to_string(&Tagged::Newtype(1)), serde_yaml::to_string(&Tagged::Newtype(1)).unwrap());
-        assert_eq!(to_string(&tab), serde_yaml::to_string(&tab).unwrap());
+        assert_eq!(to_string(&Tagged::Newtype(1)), serde_norway::to_string(&Tagged::Newtype(1)).unwrap());
+        assert_eq!(to_string(&tab), serde_norway::to_string(&tab).unwrap());
     }
 }

@@ -17,7 +17,7 @@ use redis_gen::diag::{Diagnostic, is_unsafe, render};
 use redis_gen::profile::keys::{KEYS, Ty};
 use redis_gen::sealed::SealedData;
 use redis_gen::{Compiled, compile};
-use serde_yaml::Value;
+use serde_norway::Value;
 
 /// Control characters, line breaks of every flavour, comment and quote
 /// characters, backslashes, YAML indicators, shell syntax; alone and in
@@ -231,8 +231,8 @@ fn check_inert(base: &Compiled, hostile: &Compiled, shown: &[&str]) -> Result<()
             }
         }
         if h.path.ends_with(".yaml") {
-            let vb: Value = serde_yaml::from_str(bt).unwrap();
-            let vh: Value = serde_yaml::from_str(ht).map_err(|e| format!("{}: {e}", h.path))?;
+            let vb: Value = serde_norway::from_str(bt).unwrap();
+            let vh: Value = serde_norway::from_str(ht).map_err(|e| format!("{}: {e}", h.path))?;
             same_shape(&vb, &vh, &h.path)?;
             if let Some(data) = vh.get("data").and_then(Value::as_mapping) {
                 for (name, text) in data {
@@ -324,10 +324,10 @@ fn hostile_sealed_ciphertexts_stay_plain_strings() {
         let c = compile("p.toml", "", Some(&sealed)).unwrap();
         for f in c.bundle.files.iter().filter(|f| f.path.starts_with("sealedsecret-")) {
             let text = std::str::from_utf8(&f.contents).unwrap();
-            let v: Value = serde_yaml::from_str(text).unwrap();
+            let v: Value = serde_norway::from_str(text).unwrap();
             assert_eq!(v["spec"]["encryptedData"]["redis-password"].as_str(), Some(cipher.as_str()), "{payload:?}");
             let b = base.bundle.get(&f.path).unwrap();
-            let vb: Value = serde_yaml::from_slice(&b.contents).unwrap();
+            let vb: Value = serde_norway::from_slice(&b.contents).unwrap();
             same_shape(&vb, &v, &f.path).unwrap_or_else(|e| panic!("{payload:?}: {e}"));
         }
         // Everything but the SealedSecrets and the pods' checksum is unchanged.
@@ -361,7 +361,7 @@ fn a_hostile_profile_name_stays_in_the_sealed_file_header_comment() {
     };
     for payload in HOSTILE {
         let text = data.to_yaml(&format!("p{payload}\nscope: cluster-wide\n.toml"));
-        let back: SealedData = serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{payload:?}: {e}\n{text}"));
+        let back: SealedData = serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{payload:?}: {e}\n{text}"));
         assert_eq!(back, data, "{payload:?}:\n{text}");
         assert_eq!(text.lines().count(), data.to_yaml("p.toml").lines().count(), "{payload:?}:\n{text}");
     }

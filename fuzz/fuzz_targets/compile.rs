@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
             for f in &compiled.bundle.files {
                 let body = std::str::from_utf8(&f.contents).expect("generated files are UTF-8");
                 if f.path.ends_with(".yaml") {
-                    let v: serde_yaml::Value = serde_yaml::from_str(body).expect("generated YAML parses");
+                    let v: serde_norway::Value = serde_norway::from_str(body).expect("generated YAML parses");
                     assert!(v.is_mapping(), "{} is not one mapping", f.path);
                 }
             }

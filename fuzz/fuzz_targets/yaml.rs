@@ -1,5 +1,5 @@
 //! Fuzz target: redis_gen::yaml::to_string must write exactly what
-//! serde_yaml::to_string writes, for any value. The bytes are read as a small
+//! serde_norway::to_string writes, for any value. The bytes are read as a small
 //! program that builds a YAML value: nested mappings and sequences of
 //! strings (made of arbitrary UTF-8 and of pieces YAML quotes), numbers,
 //! booleans and nulls.
@@ -7,7 +7,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use serde_yaml::{Mapping, Value};
+use serde_norway::{Mapping, Value};
 
 const PIECES: &[&str] = &[
     " ", "\n", "#", ":", "- ", "---", "...", "'", "\"", "0", "007", "1e3", "-.inf", "true", "null", "~", "\t", "é",
@@ -56,6 +56,6 @@ impl Reader<'_> {
 
 fuzz_target!(|data: &[u8]| {
     let value = Reader(data).value(0);
-    let expected = serde_yaml::to_string(&value).expect("serde_yaml writes every value");
+    let expected = serde_norway::to_string(&value).expect("serde_norway writes every value");
     assert_eq!(redis_gen::yaml::to_string(&value), expected, "{value:?}");
 });

@@ -31,15 +31,15 @@ pub struct Manifest {
 impl Manifest {
     fn new<T: Serialize>(kind: &'static str, name: &str, namespace: Option<&str>, object: &T) -> Manifest {
         let yaml = crate::yaml::to_string(object);
-        // Every object built by a unit test is also checked against serde_yaml.
+        // Every object built by a unit test is also checked against serde_norway.
         #[cfg(test)]
-        assert_eq!(yaml, serde_yaml::to_string(object).unwrap(), "{kind} {name}");
+        assert_eq!(yaml, serde_norway::to_string(object).unwrap(), "{kind} {name}");
         Manifest { kind, name: name.to_string(), namespace: namespace.map(str::to_string), yaml }
     }
 
     /// The object as a YAML value, to look into it.
-    pub fn value(&self) -> serde_yaml::Value {
-        serde_yaml::from_str(&self.yaml).expect("generated YAML parses")
+    pub fn value(&self) -> serde_norway::Value {
+        serde_norway::from_str(&self.yaml).expect("generated YAML parses")
     }
 
     /// Manifest of a typed k8s-openapi object (kind from its type).
@@ -164,8 +164,8 @@ mod tests {
     }
 
     #[test]
-    fn objects_of_every_test_profile_are_written_as_serde_yaml_writes_them() {
-        // Manifest::new compares with serde_yaml under test; this runs it
+    fn objects_of_every_test_profile_are_written_as_serde_norway_writes_them() {
+        // Manifest::new compares with serde_norway under test; this runs it
         // over the profiles the project ships and tests with.
         let profiles = [
             include_str!("../../profiles/homelab.toml"),

@@ -786,7 +786,7 @@ mod tests {
             .manifests
             .into_iter()
             .find(|m| m.kind == kind && m.name == name)?;
-        Some(serde_yaml::from_value(m.value()).unwrap())
+        Some(serde_norway::from_value(m.value()).unwrap())
     }
 
     fn pod(text: &str, sts: &str) -> PodSpec {
@@ -861,9 +861,9 @@ mod tests {
         assert_eq!(node_svc.spec.unwrap().selector.unwrap()[COMPONENT_LABEL], "node");
         // The ServiceMonitor's selector picks both by their labels; their
         // series keep the pod's component (node or sentinel).
-        let sm: serde_yaml::Value = object(SENTINEL, "ServiceMonitor", "redis-shared").unwrap();
+        let sm: serde_norway::Value = object(SENTINEL, "ServiceMonitor", "redis-shared").unwrap();
         let wanted: BTreeMap<String, String> =
-            serde_yaml::from_value(sm["spec"]["selector"]["matchLabels"].clone()).unwrap();
+            serde_norway::from_value(sm["spec"]["selector"]["matchLabels"].clone()).unwrap();
         for labels in [svc.metadata.labels.unwrap(), node_svc.metadata.labels.unwrap()] {
             assert!(wanted.iter().all(|(k, v)| labels.get(k) == Some(v)), "{labels:?}");
         }
