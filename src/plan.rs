@@ -35,6 +35,8 @@ pub struct SentinelPlan {
     pub quorum: i32,
     pub down_after_ms: i64,
     pub failover_timeout_ms: i64,
+    /// `min-replicas-max-lag` with `min-replicas-to-write 1`; 0: off.
+    pub min_replicas_max_lag: i64,
     pub proxy_image: String,
     /// The name the Sentinels monitor the primary under (the release).
     pub master_set: String,
@@ -408,7 +410,7 @@ impl<'p> Checker<'p> {
 
 impl Checker<'_> {
     /// Mode `sentinel`: (sentinel count, down-after, failover timeout, proxy image).
-    fn sentinel(&mut self, port: &Sp<i64>, replica_count: &Sp<i64>) -> (i32, i64, i64, String) {
+    fn sentinel(&mut self, port: &Sp<i64>, replica_count: &Sp<i64>) -> (i32, i64, i64, i64, String) {
         let p = self.p;
         if replica_count.value < 1 {
             self.err(
@@ -447,11 +449,19 @@ impl Checker<'_> {
                 format!("{} ms is out of range; expected 1000 to 3600000", timeout.value),
             );
         }
+        let lag = p.int("sentinel_min_replicas_max_lag");
+        if !(0..=3600).contains(&lag.value) {
+            self.err(
+                "sentinel_min_replicas_max_lag",
+                lag.span.clone(),
+                format!("{} s is out of range; expected 0 (off) to 3600", lag.value),
+            );
+        }
         let (image, image_ok) = self.text("proxy_image");
         if let (true, Err(e)) = (image_ok, image_reference(&image.value)) {
             self.err("proxy_image", image.span.clone(), format!("`{}`: {e}", image.value));
         }
-        (count.value as i32, down.value, timeout.value, image.value)
+        (count.value as i32, down.value, timeout.value, lag.value, image.value)
     }
 }
 
@@ -938,22 +948,24 @@ impl Plan {
             master_dns: format!("{r}-master.{ns}.svc.{d}"),
             replicas_dns: format!("{r}-replicas.{ns}.svc.{d}"),
         };
-        let sentinel = sentinel_settings.map(|(count, down_after_ms, failover_timeout_ms, proxy_image)| SentinelPlan {
-            count,
-            quorum: count / 2 + 1,
-            down_after_ms,
-            failover_timeout_ms,
-            proxy_image,
-            master_set: r.clone(),
-            nodes: format!("{r}-node"),
-            sentinel: format!("{r}-sentinel"),
-            sentinel_headless: format!("{r}-sentinel-headless"),
-            sentinel_metrics,
-            proxy: format!("{r}-proxy"),
-            internal_secret: format!("{r}-internal"),
-            node_dns_suffix: format!(".{r}-headless.{ns}.svc.{d}"),
-            sentinel_dns_suffix: format!(".{r}-sentinel-headless.{ns}.svc.{d}"),
-        });
+        let sentinel =
+            sentinel_settings.map(|(count, down_after_ms, failover_timeout_ms, lag, proxy_image)| SentinelPlan {
+                count,
+                quorum: count / 2 + 1,
+                down_after_ms,
+                failover_timeout_ms,
+                min_replicas_max_lag: lag,
+                proxy_image,
+                master_set: r.clone(),
+                nodes: format!("{r}-node"),
+                sentinel: format!("{r}-sentinel"),
+                sentinel_headless: format!("{r}-sentinel-headless"),
+                sentinel_metrics,
+                proxy: format!("{r}-proxy"),
+                internal_secret: format!("{r}-internal"),
+                node_dns_suffix: format!(".{r}-headless.{ns}.svc.{d}"),
+                sentinel_dns_suffix: format!(".{r}-sentinel-headless.{ns}.svc.{d}"),
+            });
         Ok(Plan {
             // Shown in YAML comments and redis.conf: one printable line.
             profile_name: crate::diag::escape(&p.name),

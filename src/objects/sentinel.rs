@@ -126,6 +126,7 @@ pub fn config_files(plan: &Plan, s: &SentinelPlan) -> BTreeMap<String, String> {
         master_set => &s.master_set,
         down_after_ms => s.down_after_ms,
         failover_timeout_ms => s.failover_timeout_ms,
+        min_replicas_max_lag => s.min_replicas_max_lag,
         internal_dir => INTERNAL_DIR,
         sentinel_dir => SENTINEL_DIR,
         proxy_dir => PROXY_DIR,

@@ -454,6 +454,13 @@ pub const KEYS: &[Key] = &[
         "Sentinel mode: `failover-timeout`; a failed failover is retried after twice this time, which is also the shortest time between two failovers.",
     ),
     key(
+        "sentinel_min_replicas_max_lag",
+        Ty::Int,
+        Dflt::Int(10),
+        "Sentinel",
+        "Sentinel mode: seconds after which a primary that no replica has acknowledged stops accepting writes (`min-replicas-to-write 1`, `min-replicas-max-lag`), so a primary cut off from the others does not acknowledge writes that the failover on the other side discards; 0 to 3600, 0 turns it off.",
+    ),
+    key(
         "proxy_image",
         Ty::Str,
         Dflt::Str("haproxy:3.2"),

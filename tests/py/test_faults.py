@@ -298,3 +298,41 @@ def test_1_the_default_memory_budget_holds_through_every_fork_at_10000_writes_pe
         assert not killed, f"OOM-killed: {killed} (phases done: {[ph.name for ph in phases]})"
         assert [ph.name for ph in phases] == ["AOF rewrite", "replica full resync", "BGSAVE"]
         assert w.errors == {}, w.errors
+
+
+# -- mode sentinel -----------------------------------------------------------------------------
+
+
+def sentinel_deployment(build, profile_text=None):
+    """A build of tests/profiles/sentinel.toml (or of `profile_text`), running and healthy."""
+    from test_sentinel import APP, INTERNAL, PROFILE, RELEASE
+
+    out = build(profile_text if profile_text is not None else PROFILE)
+    secrets_ = {"redis-credentials": {"redis-password": APP}, f"{RELEASE}-internal": dict(INTERNAL)}
+    return Deployment(out, secrets=secrets_, dns=True, ready_timeout=60)
+
+
+def test_3_a_partitioned_primary_stops_acknowledging_writes_within_the_bound(build, request):
+    """The primary's link down for 25 s, a client on its side of the cut
+    writing every half second. Fails before the fix (no min-replicas-*):
+    every write was acknowledged while the Sentinels promoted another pod,
+    and all of them were discarded when it rejoined."""
+    from test_sentinel import APP, wait_healthy
+
+    bound = 10  # sentinel_min_replicas_max_lag's default
+    with sentinel_deployment(build) as d:
+        old = wait_healthy(d)
+        old.cut_network()
+        cut = time.monotonic()
+        answers = []
+        while time.monotonic() - cut < 25:
+            _, out = old.cli("SET", f"cut:{len(answers)}", "v", auth=APP)
+            answers.append((time.monotonic() - cut, out))
+            time.sleep(0.5)
+        old.restore_network()
+        refused = [t for t, out in answers if out.startswith("NOREPLICAS")]
+        late = [(round(t, 1), out) for t, out in answers if t > bound + 2 and out == "OK"]
+        say(request, [f"faults: partitioned primary: first write refused {refused[0]:.1f} s after the cut" if refused else "faults: partitioned primary: no write refused"])
+        assert not late, f"acknowledged more than {bound + 2} s after the cut: {late}"
+        assert all(out == "OK" or out.startswith("NOREPLICAS") for _, out in answers), answers
+        wait_healthy(d, timeout=120)
