@@ -13,8 +13,9 @@ use k8s_openapi::api::apps::v1::{
     StatefulSetUpdateStrategy,
 };
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, ContainerPort, EmptyDirVolumeSource, KeyToPath, PersistentVolumeClaim, PodSpec,
-    PodTemplateSpec, Probe, SecretVolumeSource, Service, ServiceSpec, Volume, VolumeMount,
+    ConfigMap, Container, ContainerPort, EmptyDirVolumeSource, ExecAction, KeyToPath, Lifecycle, LifecycleHandler,
+    PersistentVolumeClaim, PodSpec, PodTemplateSpec, Probe, SecretVolumeSource, Service, ServiceSpec, Volume,
+    VolumeMount,
 };
 use k8s_openapi::api::networking::v1::{
     IPBlock, NetworkPolicy, NetworkPolicyEgressRule, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort,
@@ -95,8 +96,9 @@ pub fn app_rules(plan: &Plan) -> String {
     rules.join(" ")
 }
 
-/// What Sentinel sends to Redis (the Redis documentation's Sentinel ACL).
-pub const SENTINEL_RULES: &str = "resetchannels &__sentinel__:hello -@all +multi +exec +slaveof +replicaof +ping +info +role +subscribe +publish +config|rewrite +client|setname +client|kill +script|kill";
+/// What Sentinel sends to Redis (the Redis documentation's Sentinel ACL),
+/// and CLIENT PAUSE/UNPAUSE for node.sh's handoff before a planned restart.
+pub const SENTINEL_RULES: &str = "resetchannels &__sentinel__:hello -@all +multi +exec +slaveof +replicaof +ping +info +role +subscribe +publish +config|rewrite +client|setname +client|kill +script|kill +client|pause +client|unpause";
 /// What a replica sends to its primary.
 pub const REPLICATION_RULES: &str = "-@all +psync +replconf +ping";
 /// What redis_exporter and the HAProxy health check send: read-only.
@@ -127,6 +129,8 @@ pub fn config_files(plan: &Plan, s: &SentinelPlan) -> BTreeMap<String, String> {
         down_after_ms => s.down_after_ms,
         failover_timeout_ms => s.failover_timeout_ms,
         min_replicas_max_lag => s.min_replicas_max_lag,
+        // node.sh handoff waits at most half the grace period for the failover.
+        handoff_wait_s => plan.termination_grace_period_seconds / 2,
         internal_dir => INTERNAL_DIR,
         sentinel_dir => SENTINEL_DIR,
         proxy_dir => PROXY_DIR,
@@ -431,6 +435,14 @@ fn node_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &[(String, String
         startup_probe: Some(exec_probe("liveness", 5, 5, 60)),
         liveness_probe: Some(exec_probe("liveness", 0, 10, 6)),
         readiness_probe: Some(exec_probe("readiness", 5, 5, 3)),
+        // A primary hands over to a replica before SIGTERM (planned restarts).
+        lifecycle: Some(Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                exec: Some(ExecAction { command: script("handoff") }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
         volume_mounts: Some(vec![
             mount("config", paths::CONFIG_DIR, true),
             mount("credentials", paths::SECRET_DIR, true),

@@ -336,3 +336,54 @@ def test_3_a_partitioned_primary_stops_acknowledging_writes_within_the_bound(bui
         assert not late, f"acknowledged more than {bound + 2} s after the cut: {late}"
         assert all(out == "OK" or out.startswith("NOREPLICAS") for _, out in answers), answers
         wait_healthy(d, timeout=120)
+
+
+def test_6_a_planned_restart_of_the_primary_hands_over_first(build, request):
+    """A rolling update reaches the primary (its pod deleted and recreated)
+    while a client writes through `<release>-master` with WAIT 1. Fails
+    before the fix (no preStop): Redis got SIGTERM as the primary, and
+    writes waited for down-after plus an election."""
+    import re
+    import threading
+
+    from test_sentinel import APP, Resp, client_pod, proxy_ip, wait_healthy
+
+    with sentinel_deployment(build) as d:
+        old = wait_healthy(d)
+        acked, stop = [], threading.Event()
+
+        def writer():
+            i = 0
+            while not stop.is_set():
+                try:
+                    with Resp(d, client_pod(d), proxy_ip(d), 6379, timeout=2.0) as c:
+                        assert c.call("AUTH", APP) == "OK"
+                        while not stop.is_set():
+                            i += 1
+                            if c.call("SET", f"roll:{i}", str(i)) == "OK" and c.call("WAIT", "1", "1000") == 1:
+                                acked.append((time.monotonic(), f"roll:{i}"))
+                            time.sleep(0.01)
+                except (OSError, ConnectionError, AssertionError):
+                    time.sleep(0.02)
+
+        thread = threading.Thread(target=writer, daemon=True)
+        thread.start()
+        time.sleep(2)
+        before = len(old.logs("redis"))
+        old.restart(ready_timeout=90, away=8)  # a pod takes seconds to come back: image pull, volume
+        time.sleep(3)
+        stop.set()
+        thread.join(10)
+        shutdown = re.search(r":([MS]) [^\n]*User requested shutdown", old.logs("redis")[before:])
+        times = [t for t, _ in acked]
+        gap = max(b - a for a, b in zip(times, times[1:]))
+        say(request, [f"faults: rolling restart of the primary: longest pause between acknowledged writes {gap:.2f} s"])
+        new = wait_healthy(d)
+        assert new is not old
+        with Resp(d, client_pod(d), new.ip, 6379, timeout=10) as c:
+            assert c.call("AUTH", APP) == "OK"
+            keys = [k for _, k in acked]
+            values = c.call("MGET", *keys)
+            lost = [k for k, v in zip(keys, values) if v != k.split(":")[1]]
+        assert not lost, f"{len(lost)} acknowledged writes lost: {lost[:5]}\n{old.logs('redis')[before:][:6000]}"
+        assert shutdown and shutdown.group(1) == "S", "the primary got SIGTERM before handing over"

@@ -362,7 +362,7 @@ class Deployment:
         errors = []
         for pod in self.pods.values():
             try:
-                pod.stop(grace=10)
+                pod.stop(grace=10, hooks=False)
             except Exception as e:  # keep tearing down
                 errors.append(f"{pod.name}: {e}")
         for proc in self._groups:

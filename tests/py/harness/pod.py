@@ -332,15 +332,26 @@ class Pod:
             if pending:
                 time.sleep(POLL)
 
-    def stop(self, grace: float | None = None):
-        """Deletes the pod's processes: SIGTERM to every container, up to
-        terminationGracePeriodSeconds (or `grace`), then SIGKILL."""
+    def stop(self, grace: float | None = None, hooks: bool = True):
+        """Deletes the pod as the kubelet does: each running container's
+        preStop exec hook (when `hooks`), then SIGTERM to every container;
+        SIGKILL once terminationGracePeriodSeconds (or `grace`), counted from
+        the start of the hooks, are over."""
         if grace is None:
             grace = self.spec.get("terminationGracePeriodSeconds", 30)
+        deadline = time.monotonic() + grace
+        for c in self.containers:
+            hook = ((c.spec.get("lifecycle") or {}).get("preStop")) if hooks and self.running(c.name) else None
+            if hook is None:
+                continue
+            if "exec" not in hook:
+                raise NotImplementedError(f"{self.name}: preStop {sorted(hook)}")
+            r = self.exec(*hook["exec"]["command"], container=c.name, timeout=max(1.0, deadline - time.monotonic()))
+            with self._log(c.name) as log:
+                log.write(f"harness: preStop exited {r.returncode}\n{r.stdout}{r.stderr}".encode())
         live = [p for p in self.processes.values() if p.poll() is None]
         for p in live:
             self._signal(p, signal.SIGTERM)
-        deadline = time.monotonic() + grace
         for p in live:
             try:
                 p.wait(timeout=max(0.0, deadline - time.monotonic()))
@@ -368,13 +379,16 @@ class Pod:
             return proc.wait(timeout=self.spec.get("terminationGracePeriodSeconds", 30))
         return None
 
-    def restart(self, new_address: bool = True, ready_timeout: float = 30):
+    def restart(self, new_address: bool = True, ready_timeout: float = 30, away: float = 0):
         """Recreates the pod as the StatefulSet controller would: the old
         processes are stopped (if still running), the pod comes back with the
         same name and PersistentVolumes, fresh emptyDirs, a new address
         (unless new_address is False) under the same DNS names, runs its
-        init containers again and starts every container."""
+        init containers again and starts every container. `away`: seconds
+        between the old pod's end and the new one's start (what a cluster
+        spends on scheduling, the image pull, attaching the volume)."""
         self.stop()
+        time.sleep(away)
         if new_address:
             self.ip = self.deployment.network.readdress(self.name)
             self.deployment._write_hosts()
