@@ -17,8 +17,6 @@ pub mod objects;
 pub mod outputs;
 pub mod plan;
 pub mod profile;
-pub mod quantity;
-pub mod redis_commands;
 pub mod render;
 pub mod schema;
 pub mod seal;

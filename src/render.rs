@@ -102,7 +102,7 @@ pub fn context(plan: &Plan) -> Value {
 }
 
 fn percent(plan: &Plan) -> f64 {
-    let limit = crate::quantity::Quantity::parse(&plan.master.memory_limit).map_or(1.0, |q| q.0);
+    let limit = crate::plan::quantity::Quantity::parse(&plan.master.memory_limit).map_or(1.0, |q| q.0);
     plan.maxmemory_bytes as f64 * 100.0 / limit
 }
 

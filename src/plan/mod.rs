@@ -2,14 +2,16 @@
 //! the object builders need is here in final form (names, DNS names, label
 //! sets, resources, byte counts), so they never re-derive or re-check it.
 
+pub mod quantity;
+mod redis_commands;
+
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::ops::Range;
 
 use crate::diag::Diagnostic;
 use crate::profile::{Profile, Sp, key_path};
-use crate::quantity::Quantity;
-use crate::redis_commands;
+use quantity::Quantity;
 
 /// Port of the redis_exporter sidecar.
 pub const METRICS_PORT: u16 = 9121;
