@@ -55,6 +55,9 @@ fn sentinel_files(plan: &Plan, s: &SentinelPlan) -> BTreeMap<String, String> {
         master_set => &s.master_set,
         down_after_ms => s.down_after_ms,
         failover_timeout_ms => s.failover_timeout_ms,
+        min_replicas_max_lag => s.min_replicas_max_lag,
+        // node.sh handoff waits at most half the grace period for the failover.
+        handoff_wait_s => plan.termination_grace_period_seconds / 2,
         app_rules => app_rules(plan),
         sentinel_rules => SENTINEL_RULES,
         replication_rules => REPLICATION_RULES,
@@ -87,7 +90,7 @@ pub fn app_rules(plan: &Plan) -> String {
 }
 
 /// What Sentinel sends to Redis (the Redis documentation's Sentinel ACL).
-pub const SENTINEL_RULES: &str = "resetchannels &__sentinel__:hello -@all +multi +exec +slaveof +replicaof +ping +info +role +subscribe +publish +config|rewrite +client|setname +client|kill +script|kill";
+pub const SENTINEL_RULES: &str = "resetchannels &__sentinel__:hello -@all +multi +exec +slaveof +replicaof +ping +info +role +subscribe +publish +config|rewrite +client|setname +client|kill +script|kill +client|pause +client|unpause";
 /// What a replica sends to its primary.
 pub const REPLICATION_RULES: &str = "-@all +psync +replconf +ping";
 /// What redis_exporter and the HAProxy health check send: read-only.

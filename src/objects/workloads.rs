@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, StatefulSet};
-use k8s_openapi::api::core::v1::{Container, ServiceAccount};
+use k8s_openapi::api::core::v1::{Container, ExecAction, Lifecycle, LifecycleHandler, ServiceAccount};
 use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -34,13 +34,10 @@ pub fn service_account(plan: &Plan) -> ServiceAccount {
     }
 }
 
-/// Renders the runtime config (with the password) before Redis starts.
+/// Checks the Secret value and writes the exporter's password file, once
+/// per pod; the redis container renders its own config at every start.
 fn init_container(plan: &Plan, role: Role) -> Container {
-    let mut mounts = vec![
-        mount("config", paths::CONFIG_DIR, true),
-        mount("credentials", paths::SECRET_DIR, true),
-        mount("run", paths::RUNTIME_DIR, false),
-    ];
+    let mut mounts = vec![mount("config", paths::CONFIG_DIR, true), mount("credentials", paths::SECRET_DIR, true)];
     if plan.metrics.is_some() {
         mounts.push(mount("exporter-run", paths::EXPORTER_DIR, false));
     }
@@ -55,12 +52,14 @@ fn redis_container(plan: &Plan, role: Role) -> Container {
     let mounts = vec![
         mount("config", paths::CONFIG_DIR, true),
         mount("credentials", paths::SECRET_DIR, true),
-        mount("run", paths::RUNTIME_DIR, true),
+        mount("run", paths::RUNTIME_DIR, false),
         mount(DATA_VOLUME, paths::DATA_DIR, false),
         mount("tmp", paths::TMP_DIR, false),
     ];
     Container {
-        command: Some(vec!["redis-server".into(), format!("{}/redis.conf", paths::RUNTIME_DIR)]),
+        // init.sh renders the password the Secret file holds now and execs
+        // redis-server: a container restart after a Secret change uses the new one.
+        command: Some(script("init.sh", &[role.component(), "start"])),
         ports: Some(vec![port("redis", plan.port)]),
         liveness_probe: Some(exec_probe("probe.sh", "liveness", 20, 10, 6)),
         readiness_probe: Some(exec_probe("probe.sh", "readiness", 5, 5, 3)),
@@ -204,6 +203,14 @@ fn node_stateful_set(plan: &Plan, s: &SentinelPlan, checksums: &Checksums) -> St
         startup_probe: Some(exec_probe("probe.sh", "liveness", 5, 5, 60)),
         liveness_probe: Some(exec_probe("probe.sh", "liveness", 0, 10, 6)),
         readiness_probe: Some(exec_probe("probe.sh", "readiness", 5, 5, 3)),
+        // A primary hands over to a replica before SIGTERM (planned restarts).
+        lifecycle: Some(Lifecycle {
+            pre_stop: Some(LifecycleHandler {
+                exec: Some(ExecAction { command: Some(script("node.sh", &["handoff"])) }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
         ..container(
             "redis",
             &plan.redis_image,

@@ -153,7 +153,7 @@ mod tests {
         assert_eq!(p.names.primary_pod_dns, "redis-shared-master-0.redis-shared-headless.redis.svc.cluster.local");
         assert_eq!(p.replica.memory_limit, "2Gi");
         assert_eq!(p.master.memory_request, "2Gi");
-        assert_eq!(p.maxmemory_bytes, 1_610_612_736);
+        assert_eq!(p.maxmemory_bytes, 715_827_882);
         assert_eq!(p.disabled_commands, ["FLUSHDB", "FLUSHALL", "CONFIG", "SHUTDOWN"]);
         assert_eq!(p.loadbalancer.unwrap().ip.to_string(), "192.168.4.203");
     }

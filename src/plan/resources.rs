@@ -81,7 +81,10 @@ impl Sizing {
         let maxmemory = c.str(&keys::MAXMEMORY);
         let limit_bytes = Quantity::parse(&master.memory_limit).map_or(0.0, |q| q.0);
         let maxmemory_bytes = match maxmemory.value.as_str() {
-            "auto" => (limit_bytes * 0.75) as u64,
+            // A fork (AOF rewrite, full resync, BGSAVE) under writes can copy the
+            // whole dataset: a third for it, a third for its copy, a third for
+            // fragmentation, buffers and page cache (README, "Memory budget").
+            "auto" => (limit_bytes / 3.0) as u64,
             "0" => 0,
             _ => match c.quantity(&At::key(&keys::MAXMEMORY), &maxmemory, true) {
                 Some(b) if b > limit_bytes && limit_bytes > 0.0 && !c.poisoned(&[&keys::MASTER_MEMORY_LIMIT]) => {
@@ -104,7 +107,7 @@ impl Sizing {
                 Some(s) => (&keys::REPLICA_MEMORY_LIMIT, Some(s.clone())),
                 None => (&keys::MAXMEMORY, maxmemory.span.clone()),
             };
-            c.err_as(Rule::Maxmemory, &At::key(key), span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "75% of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
+            c.err_as(Rule::Maxmemory, &At::key(key), span, format!("the replicas' memory limit `{}` is below maxmemory ({}, {}): a replica holds the whole dataset and would be killed for running out of memory; raise replica_memory_limit or lower maxmemory", replica.memory_limit, human_bytes(maxmemory_bytes), if maxmemory.value == "auto" { "a third of master_memory_limit".to_string() } else { format!("`{}`", maxmemory.value) }));
         }
         Sizing { master, replica, master_memory_limit_bytes: limit_bytes, maxmemory_bytes }
     }

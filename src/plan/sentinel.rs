@@ -20,6 +20,8 @@ pub struct SentinelPlan {
     pub quorum: i32,
     pub down_after_ms: i64,
     pub failover_timeout_ms: i64,
+    /// `min-replicas-max-lag` with `min-replicas-to-write 1`; 0: off.
+    pub min_replicas_max_lag: i64,
     pub proxy_image: String,
     /// The name the Sentinels monitor the primary under (the release).
     pub master_set: String,
@@ -70,6 +72,9 @@ impl SentinelPlan {
         let timeout = c.int(&keys::SENTINEL_FAILOVER_TIMEOUT_MS, |v, min, max| {
             format!("{v} ms is out of range; expected {min} to {max}")
         });
+        let lag = c.int(&keys::SENTINEL_MIN_REPLICAS_MAX_LAG, |v, min, max| {
+            format!("{v} s is out of range; expected {min} (off) to {max}")
+        });
         let proxy_image = c.image(&keys::PROXY_IMAGE);
         let r = &id.release.value;
         let count = count.value as i32;
@@ -79,6 +84,7 @@ impl SentinelPlan {
             quorum: count / 2 + 1,
             down_after_ms: down.value,
             failover_timeout_ms: timeout.value,
+            min_replicas_max_lag: lag.value,
             proxy_image,
             master_set: r.clone(),
             nodes: format!("{r}-node"),

@@ -247,7 +247,7 @@ keys! {
     REPLICA_MEMORY_LIMIT: StrKey = StrKey::derived("replica_memory_limit", "master_memory_limit", "Topology and resources", "Memory limit of each replica; defaults to the primary's.");
     REPLICA_CPU_REQUEST: StrKey = StrKey::derived("replica_cpu_request", "master_cpu_request", "Topology and resources", "CPU request of each replica; defaults to the primary's (capped at the replica limit).");
     REPLICA_MEMORY_REQUEST: StrKey = StrKey::derived("replica_memory_request", "replica_memory_limit", "Topology and resources", "Memory request of each replica; defaults to the replica memory limit.");
-    MAXMEMORY: StrKey = StrKey::new("maxmemory", "auto", "Redis", "Redis `maxmemory`: `auto` (75% of the container's memory limit, leaving room for replication buffers and the fork of a save), a quantity such as `1536Mi`, or `0` for no limit.");
+    MAXMEMORY: StrKey = StrKey::new("maxmemory", "auto", "Redis", "Redis `maxmemory`: `auto` (a third of the container's memory limit: a fork under writes can copy the whole dataset, see README, Memory budget), a quantity such as `1536Mi`, or `0` for no limit.");
     MAXMEMORY_POLICY: ChoiceKey<EvictionPolicy> = ChoiceKey::new("maxmemory_policy", "noeviction", "Redis", "Redis `maxmemory-policy`: noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random or volatile-ttl. Use allkeys-lru for a pure cache.");
     APPENDFSYNC: ChoiceKey<Appendfsync> = ChoiceKey::new("appendfsync", "everysec", "Redis", "AOF fsync policy: `everysec` (at most one second of writes lost on a crash), `always` or `no`.");
     DISABLED_COMMANDS: ListKey = ListKey::new("disabled_commands", DEFAULT_DISABLED, "Redis", "Commands renamed to nothing (`rename-command X \"\"`) on every Redis pod.");
@@ -284,6 +284,7 @@ keys! {
     SENTINEL_COUNT: IntKey = IntKey::new("sentinel_count", 3, (3, 9), "Sentinel", "Sentinel mode: number of Sentinel pods (StatefulSet <release>-sentinel), odd, 3 to 9; the quorum is a majority.");
     SENTINEL_DOWN_AFTER_MS: IntKey = IntKey::new("sentinel_down_after_ms", 5000, (1_000, 600_000), "Sentinel", "Sentinel mode: milliseconds without a valid reply before a Sentinel considers an instance down (`down-after-milliseconds`); most of the failover time.");
     SENTINEL_FAILOVER_TIMEOUT_MS: IntKey = IntKey::new("sentinel_failover_timeout_ms", 10000, (1_000, 3_600_000), "Sentinel", "Sentinel mode: `failover-timeout`; a failed failover is retried after twice this time, which is also the shortest time between two failovers.");
+    SENTINEL_MIN_REPLICAS_MAX_LAG: IntKey = IntKey::new("sentinel_min_replicas_max_lag", 10, (0, 3_600), "Sentinel", "Sentinel mode: seconds after which a primary that no replica has acknowledged stops accepting writes (`min-replicas-to-write 1`, `min-replicas-max-lag`), so a primary cut off from the others does not acknowledge writes that the failover on the other side discards; 0 to 3600, 0 turns it off.");
     PROXY_IMAGE: StrKey = StrKey::new("proxy_image", "haproxy:3.2", "Sentinel", "Sentinel mode: official HAProxy image of the <release>-proxy Deployment behind <release>-master and <release>-external, which sends clients to whichever pod reports `role:master`.");
 }
 

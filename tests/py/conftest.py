@@ -1,9 +1,12 @@
 """Shared fixtures of the Python suite: the release binary, the repository,
-fresh builds of a profile, and the CRD schemas of ../shared/crds."""
+fresh builds of a profile, the CRD schemas of ../shared/crds, and the small
+helpers of the runtime tests (polling, visible notes, test passwords)."""
 
 import os
 import pathlib
+import secrets
 import subprocess
+import time
 
 import pytest
 
@@ -52,3 +55,28 @@ def build(tmp_path):
         return out
 
     return _build
+
+
+def poll(fn, timeout=10.0, interval=0.05):
+    """fn() until it returns a truthy value; that value, or the last one."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fn()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def say(request, lines):
+    """Prints lines visibly, even with output captured (figures, notes)."""
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    capture = request.config.pluginmanager.get_plugin("capturemanager")
+    if reporter is not None and capture is not None:
+        with capture.global_and_fixture_disabled():
+            reporter.write_line("")
+            for line in lines:
+                reporter.write_line(line)
+
+
+def new_password() -> str:
+    return "rt-" + secrets.token_urlsafe(24)

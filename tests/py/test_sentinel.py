@@ -28,7 +28,7 @@ import urllib.request
 import pytest
 import yaml
 
-from conftest import BIN, ROOT, run
+from conftest import BIN, ROOT, poll, run, say
 from harness import Deployment
 from k8s import crd_errors, crd_schemas
 from test_monitoring import (
@@ -144,17 +144,6 @@ class RespError(str):
 # -- the deployment ------------------------------------------------------------------
 
 
-def say(request, lines):
-    """Prints lines visibly, even with output captured."""
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    capture = request.config.pluginmanager.get_plugin("capturemanager")
-    if reporter is not None and capture is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line("")
-            for line in lines:
-                reporter.write_line(line)
-
-
 @pytest.fixture(scope="module")
 def ha(tmp_path_factory, request):
     out = tmp_path_factory.mktemp("sentinel") / "out"
@@ -222,15 +211,6 @@ def info(pod) -> dict[str, str]:
 
 def roles(d) -> dict[str, dict]:
     return {p.name: info(p) for p in nodes(d) if p.running("redis")}
-
-
-def poll(fn, timeout, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 def healthy(d):

@@ -136,11 +136,13 @@ class Container:
         argv: list[str] | None = None,
         extra_env: dict[str, str] | None = None,
         trace: pathlib.Path | None = None,
+        cgroups: list[str] | None = None,
         **popen_args,
     ) -> tuple[subprocess.Popen, list[str], list[str]]:
         """Starts the container's own command (argv None) or `argv` in its
         context. `extra_env` reaches the process through the environment
-        only (never a file or an argument). Returns the process, the argument
+        only (never a file or an argument); `cgroups`: cgroup.procs files
+        the process joins before it execs. Returns the process, the argument
         vector the harness ran and the command it becomes in the container."""
         env = self.environment(ctx)
         command = self.argv(env) if argv is None else list(argv)
@@ -153,6 +155,9 @@ class Container:
             "env": env,
             "pass_env": sorted(extra_env or {}),
             "argv": command,
+            # Opened here: `ip netns exec` mounts a fresh /sys, without the
+            # cgroup file systems, before the launcher runs.
+            "cgroup_fds": [os.open(procs, os.O_WRONLY) for procs in cgroups or []],
             **self.security(),
         }
         path = ctx.spec_dir / f"{self.name}-{next(_spec_ids)}.json"
@@ -164,7 +169,13 @@ class Container:
         if trace is not None:
             if shutil.which("strace") is None:
                 raise FileNotFoundError("trace_exec needs strace (apt-get install strace)")
-            launch = ["strace", "-f", "-qq", "-xx", "-s", "65536", "-e", "trace=execve", "-o", str(trace), *launch]
+            # --seccomp-bpf: only execve stops the tracee, so a traced
+            # redis-server runs at full speed; strace passes SIGTERM on.
+            launch = ["strace", "-f", "--seccomp-bpf", "-qq", "-xx", "-s", "65536", "-e", "trace=execve", "-o", str(trace), *launch]
         proc_env = {"PATH": os.environ.get("PATH", DEFAULT_PATH), **(extra_env or {})}
-        proc = subprocess.Popen(launch, env=proc_env, start_new_session=True, **popen_args)
+        try:
+            proc = subprocess.Popen(launch, env=proc_env, start_new_session=True, pass_fds=spec["cgroup_fds"], **popen_args)
+        finally:
+            for fd in spec["cgroup_fds"]:
+                os.close(fd)
         return proc, launch, command

@@ -39,18 +39,25 @@ class Deployment:
         keep_state: bool | None = None,
         only: list[str] | None = None,
         dns: bool = False,
+        limits: bool = False,
+        pv_size: str | None = None,
     ):
         """out_dir: a directory written by `redis-gen build`. password: the
         value of every key of every Secret the manifests' SealedSecrets
         declare (or give `secrets` = {name: {key: value}}). trace_exec: run
-        init containers, probes and exec commands under `strace -f -e
-        execve` so that exec_trace() lists every program they started.
+        init containers, containers, probes and exec commands under `strace
+        -f -e execve` so that exec_trace() lists every program they started
+        (a traced container's process is strace, which passes SIGTERM on).
         keep_state: keep the disk state directory (logs, data) after the
         run; default from REDIS_GEN_HARNESS_KEEP=1. only: names of the
         StatefulSets and Deployments to start (default: all). dns: run a
         cluster DNS server for the pods (resolv.conf names it) that answers
         from the same table as /etc/hosts, for programs that resolve names
-        themselves at run time (HAProxy's resolvers)."""
+        themselves at run time (HAProxy's resolvers). limits: run each
+        container in cgroups with its manifest's memory and CPU limits
+        (cgroups.py; Pod.cgroup() reads usage, peak and OOM kills).
+        pv_size: every PersistentVolume is a tmpfs of this size ('64M'),
+        a disk that can fill up."""
         self.out_dir = pathlib.Path(out_dir)
         self.manifests = manifests.Manifests.load(self.out_dir)
         self.password = password
@@ -59,6 +66,10 @@ class Deployment:
         self.ready_timeout = ready_timeout
         self.only = only
         self.dns = dns
+        self.limits = limits
+        self.pv_size = pv_size
+        self._cgroups: list = []
+        self._mounts: list[pathlib.Path] = []
         self.keep_state = os.environ.get("REDIS_GEN_HARNESS_KEEP") == "1" if keep_state is None else keep_state
         self.pods: dict[str, Pod] = {}
         self.launched: list[dict] = []  # every process the harness started
@@ -173,11 +184,72 @@ class Deployment:
                         lines.append(f"{pod.ip}\t{aliases}")
         self.network.write_hosts("\n".join(lines) + "\n")
 
+    # -- what the harness makes on the host ---------------------------------------
+
+    def _cgroup(self, name: str, memory: int | None, cpu_millis: int | None):
+        from .cgroups import Cgroup
+
+        cgroup = Cgroup(f"{self.network.prefix}-{name}", memory, cpu_millis)
+        self._cgroups.append(cgroup)
+        for d in cgroup.dirs.values():
+            self.network.own("cgroup", d)
+        return cgroup
+
+    def _mount_pv(self, path: pathlib.Path):
+        self.network.own("mount", path)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={self.pv_size},mode=2777", "tmpfs", str(path)], check=True)
+        self._mounts.append(path)
+
+    # -- Kubernetes operations ---------------------------------------------------------
+
+    def update_secret(self, name: str, data: dict[str, str]):
+        """The Secret `name` gets new data (a rotation, a sealed-secrets
+        controller writing a new value): every running pod's volumes of it
+        change as the kubelet changes them (Pod.refresh_secret); containers
+        started afterwards see the new values in their environment too."""
+        self.secrets[name] = dict(data)
+        for pod in self.pods.values():
+            if pod.processes:
+                pod.refresh_secret(name)
+
+    def power_cut(self):
+        """Every container of every pod SIGKILLed at once (a node losing
+        power, a single-node cluster rebooting): the pods are gone, their
+        PersistentVolumes stay. start_pods() brings them back."""
+        procs = [p for pod in self.pods.values() for p in pod.processes.values()]
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        for pod in self.pods.values():
+            for proc in pod.processes.values():
+                self._reap(proc)
+            pod.processes.clear()
+
+    def start_pods(self, order: list[str], gap: float = 0.0, ready_timeout: float | None = None):
+        """Recreates the named pods (each stopped first if it runs), in this
+        order, `gap` seconds apart: new addresses, fresh emptyDirs, init
+        containers, same PVs. Then waits until every one of them is ready."""
+        pods = [self.pods[name] for name in order]
+        for pod in pods:
+            pod.stop()
+            pod.ip = self.network.readdress(pod.name)
+        self._write_hosts()
+        for i, pod in enumerate(pods):
+            if i and gap:
+                time.sleep(gap)
+            pod.start()
+        for pod in pods:
+            pod.wait_ready(self.ready_timeout if ready_timeout is None else ready_timeout)
+
     # -- process bookkeeping ----------------------------------------------------
 
     def _started(self, pod, container, proc, launch, command):
         self._groups.append(proc)
-        self.launched.append({"pod": pod.name, "container": container, "pid": proc.pid, "launch": launch, "command": command})
+        self.launched.append(
+            {"pod": pod.name, "container": container, "pid": proc.pid, "launch": launch, "command": command, "at": time.monotonic()}
+        )
 
     def _reap(self, proc: subprocess.Popen):
         """SIGKILL to the process group of proc (its session: the container's
@@ -290,11 +362,20 @@ class Deployment:
         errors = []
         for pod in self.pods.values():
             try:
-                pod.stop(grace=10)
+                pod.stop(grace=10, hooks=False)
             except Exception as e:  # keep tearing down
                 errors.append(f"{pod.name}: {e}")
         for proc in self._groups:
             self._reap(proc)
+        for cgroup in self._cgroups:
+            try:
+                cgroup.remove()
+            except OSError as e:
+                errors.append(f"cgroup {cgroup.dirs}: {e}")
+        for path in self._mounts:
+            r = subprocess.run(["umount", str(path)], capture_output=True, text=True)
+            if r.returncode != 0:
+                errors.append(f"umount {path}: {r.stderr.strip()}")
         if self.network is not None:
             try:
                 self.network.close()

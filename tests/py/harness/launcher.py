@@ -2,6 +2,9 @@
 namespace and a fresh mount and UTS namespace (`ip netns exec NS unshare
 --mount --uts --propagation private python launcher.py SPEC.json`), it
 
+0. joins the container's cgroups (`cgroup_fds`: their cgroup.procs files,
+   opened by the harness, see cgroups.py), so that it and all it starts
+   are limited;
 1. builds the container's file tree on a tmpfs: the host's /usr (read-only) and
    its top-level symlinks (/bin -> usr/bin ...), /etc as an overlay of the
    host's /etc with the pod's /etc/hosts, /dev, /proc, /sys, and every
@@ -115,6 +118,9 @@ def build_root(spec):
 def main():
     with open(sys.argv[1]) as f:
         spec = json.load(f)
+    for fd in spec["cgroup_fds"]:
+        os.write(fd, str(os.getpid()).encode())
+        os.close(fd)
     build_root(spec)
     socket.sethostname(spec["hostname"])
     os.chroot(spec["root"])

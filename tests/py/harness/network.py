@@ -61,6 +61,12 @@ class Network:
         if dns:
             self._start_dns()
 
+    def own(self, kind: str, path: pathlib.Path):
+        """Notes in the owner file something else this run made on the host
+        (kind `cgroup` or `mount`), for cleanup_stale()."""
+        with open(OWNERS / self.prefix, "a") as f:
+            f.write(f"{kind} {path}\n")
+
     def _add_netns(self, name):
         ip("netns", "add", name)
         self._created.append(name)
@@ -96,6 +102,10 @@ class Network:
         ip("-n", netns, "addr", "add", f"{address}/24", "dev", "eth0")
         self.pods[pod] = (netns, address)
         return address
+
+    def link(self, pod: str, up: bool):
+        """eth0 of the pod up or down; the address and its route come back with it."""
+        ip("-n", self.pods[pod][0], "link", "set", "eth0", "up" if up else "down")
 
     def _new_address(self) -> str:
         if self._next_host > 250:
@@ -221,7 +231,8 @@ def cleanup_stale() -> list[str]:
         return removed
     for owner in OWNERS.iterdir():
         try:
-            pid, start = owner.read_text().split()
+            first, *rest = owner.read_text().splitlines()
+            pid, start = first.split()
         except (OSError, ValueError):
             continue
         if _start_time(int(pid)) == start:
@@ -238,5 +249,12 @@ def cleanup_stale() -> list[str]:
             removed.append(path.name)
         for path in ETC_NETNS.glob(prefix + "-*") if ETC_NETNS.is_dir() else []:
             shutil.rmtree(path, ignore_errors=True)
+        owned = [line.split(" ", 1) for line in rest if " " in line]
+        from .cgroups import remove_dirs
+
+        remove_dirs([pathlib.Path(path) for kind, path in owned if kind == "cgroup"])
+        for kind, path in owned:
+            if kind == "mount":
+                subprocess.run(["umount", "-l", path], capture_output=True)
         owner.unlink(missing_ok=True)
     return removed

@@ -3,13 +3,23 @@ as processes, its probes, and `kubectl exec`-like commands.
 
 Volumes follow the kubelet: configMap and secret volumes are directories of
 files with the manifest's modes, group fsGroup (secrets in memory, like the
-kubelet's tmpfs); emptyDirs are fresh directories at every pod start (medium
-Memory in /dev/shm); a volumeClaimTemplate is one directory per pod that
-survives restarts of that pod, as a PersistentVolume does."""
+kubelet's tmpfs), laid out as the kubelet's atomic writer lays them out (the
+files in a `..<timestamp>` directory, `..data` a symlink to it, each key a
+symlink through `..data`), so that an update swaps `..data` in one rename;
+emptyDirs are fresh directories at every pod start (medium Memory in
+/dev/shm) and survive container restarts; a volumeClaimTemplate is one
+directory per pod that survives restarts of that pod, as a PersistentVolume
+does (a tmpfs of a fixed size when the deployment gives `pv_size`).
+
+With `limits`, each container runs in cgroups made from its
+`resources.limits` (cgroups.py); `restart_container` restarts one container
+as the kubelet does after a crash, a failed liveness probe or an OOM kill
+(same pod, same volumes, no init containers)."""
 
 from __future__ import annotations
 
 import http.client
+import itertools
 import os
 import pathlib
 import shutil
@@ -19,9 +29,11 @@ import subprocess
 import time
 
 from . import manifests
+from .cgroups import Cgroup, parse_cpu, parse_memory
 from .containers import Container, Context
 
 POLL = 0.05
+_volume_versions = itertools.count()
 
 
 class PodError(RuntimeError):
@@ -69,6 +81,7 @@ class Pod:
         self.init_containers = [Container(c, self.spec, init=True) for c in self.spec.get("initContainers") or []]
         self.containers = [Container(c, self.spec) for c in self.spec["containers"]]
         self.processes: dict[str, subprocess.Popen] = {}
+        self.restarts: dict[str, int] = {}  # container -> restarts in this pod incarnation
         self.generation = 0
         self.dir = deployment.disk / "pods" / name
         self.mem = deployment.mem / "pods" / name
@@ -79,9 +92,18 @@ class Pod:
             # Kubernetes names the PVC <claim>-<pod>; it outlives the pod.
             path = deployment.disk / "pv" / f"{claim['metadata']['name']}-{name}"
             path.mkdir(parents=True)
+            if deployment.pv_size is not None:
+                deployment._mount_pv(path)
             self._own(path, 0o2777)
             self.claims[claim["metadata"]["name"]] = path
         self.netns, self.ip = deployment.network.add_pod(name)
+        self.cgroups: dict[str, Cgroup] = {}
+        if deployment.limits:
+            for c in self.init_containers + self.containers:
+                limits = (c.spec.get("resources") or {}).get("limits") or {}
+                memory = parse_memory(str(limits["memory"])) if "memory" in limits else None
+                cpu = parse_cpu(str(limits["cpu"])) if "cpu" in limits else None
+                self.cgroups[c.name] = deployment._cgroup(f"{name}-{c.name}", memory, cpu)
 
     # -- helpers -----------------------------------------------------------
 
@@ -123,18 +145,45 @@ class Pod:
         )
 
     def _write_files(self, directory: pathlib.Path, data: dict[str, str], source: dict):
-        directory.mkdir(parents=True)
-        self._own(directory, 0o755)
+        """The kubelet's atomic writer: the files in a new `..<version>`
+        directory, then `..data` switched to it by one rename, each key's
+        top-level name a symlink through `..data`; the old version removed.
+        A process that opens a key's path sees the old or the new files,
+        never a mix."""
+        if not directory.exists():
+            directory.mkdir(parents=True)
+            self._own(directory, 0o755)
         items = source.get("items") or [{"key": k, "path": k} for k in sorted(data)]
+        version = directory / f"..{time.strftime('%Y_%m_%d_%H_%M_%S')}.{next(_volume_versions)}"
+        version.mkdir()
+        self._own(version, 0o755)
         for item in items:
             if item["key"] not in data:
+                shutil.rmtree(version)
                 raise PodError(f"{self.name}: key {item['key']} missing from {source}")
-            path = directory / item["path"]
+            path = version / item["path"]
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(data[item["key"]])
+            with os.fdopen(fd, "wb") as f:
+                value = data[item["key"]]
+                f.write(value if isinstance(value, bytes) else value.encode())
             self._own(path, item.get("mode", source.get("defaultMode", 0o644)))
+        old = os.readlink(directory / "..data") if (directory / "..data").is_symlink() else None
+        os.symlink(version.name, directory / "..data_tmp")
+        os.rename(directory / "..data_tmp", directory / "..data")
+        for top in sorted({pathlib.PurePath(item["path"]).parts[0] for item in items}):
+            if not (directory / top).is_symlink():
+                os.symlink(f"..data/{top}", directory / top)
+        if old is not None:
+            shutil.rmtree(directory / old)
+
+    def refresh_secret(self, name: str):
+        """What the kubelet does when Secret `name` changed: its volumes in
+        this pod get the new values (atomically). Environment variables
+        from it change only for containers started afterwards."""
+        for v in self.spec.get("volumes") or []:
+            if "secret" in v and v["secret"]["secretName"] == name:
+                self._write_files(self._volumes[v["name"]], self.deployment.secrets[name], v["secret"])
 
     def _make_volumes(self):
         """Fresh volumes for a new pod incarnation; claims are kept."""
@@ -182,6 +231,7 @@ class Pod:
         """Creates the pod: fresh volumes, the init containers in order (each
         must exit 0), then every container."""
         self.generation += 1
+        self.restarts = {}
         self._drop_old_volumes()
         self._make_volumes()
         for c in self.init_containers:
@@ -194,14 +244,73 @@ class Pod:
             if rc != 0:
                 raise PodError(f"{self.name}: init container {c.name} exited {rc}:\n{self.logs(c.name)}")
         for c in self.containers:
-            with self._log(c.name) as log:
-                self.processes[c.name] = self._spawn(c, stdout=log, stderr=subprocess.STDOUT)
+            self._start_container(c)
+
+    def _start_container(self, c: Container):
+        with self._log(c.name) as log:
+            self.processes[c.name] = self._spawn(c, stdout=log, stderr=subprocess.STDOUT, trace=self.deployment.trace_exec)
+
+    def restart_container(self, container: str | None = None, sig=signal.SIGKILL):
+        """Restarts one container as the kubelet does (restartPolicy Always,
+        after a crash, an OOM kill or a failed liveness probe): `sig` to its
+        main process if it still runs (SIGTERM: up to the grace period, then
+        SIGKILL), then the same command again in the same pod, with the same
+        volumes (emptyDirs kept), address and Secret files; the init
+        containers do not run again. Returns how the old process ended
+        (its exit status, negative for a signal)."""
+        c = self.container(container)
+        proc = self.processes.pop(c.name, None)
+        status = None
+        if proc is not None:
+            if proc.poll() is None:
+                self._signal(proc, sig)
+                try:
+                    proc.wait(timeout=self.spec.get("terminationGracePeriodSeconds", 30))
+                except subprocess.TimeoutExpired:
+                    pass
+            self.deployment._reap(proc)
+            status = proc.returncode
+        self.restarts[c.name] = self.restarts.get(c.name, 0) + 1
+        self._start_container(c)
+        return status
 
     def _spawn(self, c: Container, argv=None, extra_env=None, trace=False, **popen_args) -> subprocess.Popen:
         trace_file = self.deployment._trace_file() if trace else None
-        proc, launch, command = c.popen(self._context(), argv, extra_env, trace_file, **popen_args)
+        cgroup = self.cgroups.get(c.name)
+        procs = cgroup.procs_files if cgroup is not None else None
+        proc, launch, command = c.popen(self._context(), argv, extra_env, trace_file, procs, **popen_args)
         self.deployment._started(self, c.name, proc, launch, command)
         return proc
+
+    # -- resources -----------------------------------------------------------
+
+    def cgroup(self, container: str | None = None) -> Cgroup:
+        """The cgroup of a container (Deployment(limits=True) only)."""
+        name = self.container(container).name
+        if name not in self.cgroups:
+            raise KeyError(f"{self.name}: container {name} has no cgroup (Deployment(limits=True) makes them)")
+        return self.cgroups[name]
+
+    def oom_killed(self, container: str | None = None) -> bool:
+        """The kubelet's `OOMKilled`: the container's main process is dead,
+        killed by SIGKILL, and the OOM killer killed in its cgroup."""
+        proc = self.processes.get(self.container(container).name)
+        return (
+            proc is not None
+            and proc.poll() is not None
+            and proc.returncode == -signal.SIGKILL
+            and self.cgroup(container).oom_kills() > 0
+        )
+
+    # -- network ---------------------------------------------------------------
+
+    def cut_network(self):
+        """The pod's link down (`ip link set eth0 down` in its namespace):
+        nothing in or out but its own loopback, processes keep running."""
+        self.deployment.network.link(self.name, up=False)
+
+    def restore_network(self):
+        self.deployment.network.link(self.name, up=True)
 
     def running(self, container: str | None = None) -> bool:
         proc = self.processes.get(self.container(container).name)
@@ -223,15 +332,26 @@ class Pod:
             if pending:
                 time.sleep(POLL)
 
-    def stop(self, grace: float | None = None):
-        """Deletes the pod's processes: SIGTERM to every container, up to
-        terminationGracePeriodSeconds (or `grace`), then SIGKILL."""
+    def stop(self, grace: float | None = None, hooks: bool = True):
+        """Deletes the pod as the kubelet does: each running container's
+        preStop exec hook (when `hooks`), then SIGTERM to every container;
+        SIGKILL once terminationGracePeriodSeconds (or `grace`), counted from
+        the start of the hooks, are over."""
         if grace is None:
             grace = self.spec.get("terminationGracePeriodSeconds", 30)
+        deadline = time.monotonic() + grace
+        for c in self.containers:
+            hook = ((c.spec.get("lifecycle") or {}).get("preStop")) if hooks and self.running(c.name) else None
+            if hook is None:
+                continue
+            if "exec" not in hook:
+                raise NotImplementedError(f"{self.name}: preStop {sorted(hook)}")
+            r = self.exec(*hook["exec"]["command"], container=c.name, timeout=max(1.0, deadline - time.monotonic()))
+            with self._log(c.name) as log:
+                log.write(f"harness: preStop exited {r.returncode}\n{r.stdout}{r.stderr}".encode())
         live = [p for p in self.processes.values() if p.poll() is None]
         for p in live:
             self._signal(p, signal.SIGTERM)
-        deadline = time.monotonic() + grace
         for p in live:
             try:
                 p.wait(timeout=max(0.0, deadline - time.monotonic()))
@@ -259,13 +379,16 @@ class Pod:
             return proc.wait(timeout=self.spec.get("terminationGracePeriodSeconds", 30))
         return None
 
-    def restart(self, new_address: bool = True, ready_timeout: float = 30):
+    def restart(self, new_address: bool = True, ready_timeout: float = 30, away: float = 0):
         """Recreates the pod as the StatefulSet controller would: the old
         processes are stopped (if still running), the pod comes back with the
         same name and PersistentVolumes, fresh emptyDirs, a new address
         (unless new_address is False) under the same DNS names, runs its
-        init containers again and starts every container."""
+        init containers again and starts every container. `away`: seconds
+        between the old pod's end and the new one's start (what a cluster
+        spends on scheduling, the image pull, attaching the volume)."""
         self.stop()
+        time.sleep(away)
         if new_address:
             self.ip = self.deployment.network.readdress(self.name)
             self.deployment._write_hosts()
