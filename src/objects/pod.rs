@@ -10,15 +10,17 @@ use k8s_openapi::api::apps::v1::{
 };
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar, ExecAction,
-    HTTPGetAction, KeyToPath, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodAffinityTerm, PodAntiAffinity,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretVolumeSource,
-    SecurityContext, Volume, VolumeMount, VolumeResourceRequirements, WeightedPodAffinityTerm,
+    HTTPGetAction, KeyToPath, PersistentVolumeClaim, PersistentVolumeClaimSpec, PersistentVolumeClaimStatus,
+    PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec, PodTemplateSpec, Probe, ResourceRequirements,
+    SeccompProfile, SecretVolumeSource, SecurityContext, Volume, VolumeMount, VolumeResourceRequirements,
+    WeightedPodAffinityTerm,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::meta::{Component, object_meta, selector};
+use crate::plan::canonical_quantity as canonical;
 use crate::plan::{Plan, Resources};
 use crate::render::paths;
 
@@ -37,7 +39,7 @@ pub struct Checksums {
     pub secret: String,
 }
 
-/// Requests and limits as written in the profile.
+/// Requests and limits of the profile, in the form the API server stores.
 pub fn resources(r: &Resources) -> ResourceRequirements {
     small([&r.cpu_request, &r.cpu_limit], [&r.memory_request, &r.memory_limit])
 }
@@ -45,7 +47,7 @@ pub fn resources(r: &Resources) -> ResourceRequirements {
 /// Requests and limits of a container whose needs redis-gen knows:
 /// `[request, limit]` of CPU and of memory.
 pub fn small(cpu: [&str; 2], memory: [&str; 2]) -> ResourceRequirements {
-    let q = |s: &str| Quantity(s.to_string());
+    let q = |s: &str| Quantity(canonical(s));
     ResourceRequirements {
         requests: Some(BTreeMap::from([("cpu".into(), q(cpu[0])), ("memory".into(), q(memory[0]))])),
         limits: Some(BTreeMap::from([("cpu".into(), q(cpu[1])), ("memory".into(), q(memory[1]))])),
@@ -171,13 +173,19 @@ pub fn secret_volume(volume: &str, secret: &str, keys: &[&str]) -> Volume {
 pub fn exec_probe(script_name: &str, kind: &str, initial_delay: i32, period: i32, failures: i32) -> Probe {
     Probe {
         exec: Some(ExecAction { command: Some(script(script_name, &[kind])) }),
-        initial_delay_seconds: Some(initial_delay),
+        initial_delay_seconds: delay(initial_delay),
         period_seconds: Some(period),
         timeout_seconds: Some(5),
         failure_threshold: Some(failures),
         success_threshold: Some(1),
         ..Default::default()
     }
+}
+
+/// A probe's initial delay; 0, the default, is left out as the API server
+/// leaves it out.
+fn delay(seconds: i32) -> Option<i32> {
+    (seconds != 0).then_some(seconds)
 }
 
 /// An HTTP GET probe on a named container port.
@@ -188,7 +196,7 @@ pub fn http_probe(path: &str, port: &str, initial_delay: i32) -> Probe {
             port: IntOrString::String(port.into()),
             ..Default::default()
         }),
-        initial_delay_seconds: Some(initial_delay),
+        initial_delay_seconds: delay(initial_delay),
         period_seconds: Some(10),
         timeout_seconds: Some(5),
         failure_threshold: Some(3),
@@ -288,12 +296,16 @@ pub fn data_claim(plan: &Plan, component: Component) -> PersistentVolumeClaim {
             access_modes: Some(vec!["ReadWriteOnce".into()]),
             storage_class_name: Some(plan.storage_class.clone()),
             resources: Some(VolumeResourceRequirements {
-                requests: Some(BTreeMap::from([("storage".into(), Quantity(plan.storage_size.clone()))])),
+                requests: Some(BTreeMap::from([("storage".into(), Quantity(canonical(&plan.storage_size)))])),
                 ..Default::default()
             }),
+            // What the API server fills in: written out, so that a client-side
+            // diff of the StatefulSet (whose claim templates are compared
+            // whole) finds nothing to change.
+            volume_mode: Some("Filesystem".into()),
             ..Default::default()
         }),
-        ..Default::default()
+        status: Some(PersistentVolumeClaimStatus { phase: Some("Pending".into()), ..Default::default() }),
     }
 }
 

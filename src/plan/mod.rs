@@ -36,6 +36,8 @@ pub use names::{
     COMPONENT_LABEL, Component, INSTANCE_LABEL, MANAGED_BY_LABEL, MAX_RELEASE_LEN, NAME_LABEL, Names, Role,
 };
 pub use network::LoadBalancer;
+/// Quantities in the form the API server stores them (objects write that form).
+pub use quantity::canonical as canonical_quantity;
 pub use resources::Resources;
 pub use sentinel::{PROXY_HEALTH_PORT, SENTINEL_PORT, SentinelPlan};
 
